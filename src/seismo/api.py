@@ -1,0 +1,94 @@
+"""The Python entry points: fit a reference, profile data, compare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seismo.drift.config import DriftConfig
+from seismo.drift.engine import compare_profiles
+from seismo.drift.result import DriftReport
+from seismo.errors import InputError
+from seismo.io.sources import open_source
+from seismo.profile import build
+from seismo.profile.build import ProfileOptions, Progress
+from seismo.profile.dataset import DatasetProfile, Reference
+from seismo.schema.io import SchemaLike, as_overrides
+from seismo.schema.validate import QualityPolicy
+
+
+def fit_reference(
+    data: Any,
+    schema: SchemaLike | None = None,
+    *,
+    options: ProfileOptions | None = None,
+    progress: Progress | None = None,
+    name: str = "reference",
+) -> Reference:
+    """Fit a reference from training data (pandas, polars, pyarrow, a mapping, or a file path).
+
+    The reference holds the inferred schema (overridden by ``schema``) and the profile whose
+    grids every later batch is counted on. Save it with ``to_bytes()``.
+    """
+    return build.fit_reference(open_source(data, name), as_overrides(schema), options, progress)
+
+
+def profile(
+    reference: Reference,
+    data: Any,
+    *,
+    options: ProfileOptions | None = None,
+    progress: Progress | None = None,
+    name: str = "current",
+) -> DatasetProfile:
+    """Profile a batch of data on the reference's grids; profiles of batches merge."""
+    return build.profile_current(reference, open_source(data, name), options, progress)
+
+
+def compare(
+    reference: Any,
+    current: Any,
+    schema: SchemaLike | None = None,
+    *,
+    config: DriftConfig | None = None,
+    quality: QualityPolicy | None = None,
+    options: ProfileOptions | None = None,
+    progress: Progress | None = None,
+) -> DriftReport:
+    """Compare current data with reference data, column by column.
+
+    Both may be pandas, polars or pyarrow tables, mappings of arrays, or CSV/Parquet paths; the
+    reference may also be a fitted :class:`~seismo.profile.Reference` and the current a
+    :class:`~seismo.profile.DatasetProfile` counted on it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(7)
+    >>> reference = {"age": rng.normal(40, 10, 5000), "plan": rng.choice(["a", "b"], 5000)}
+    >>> current = {"age": rng.normal(45, 10, 5000), "plan": rng.choice(["a", "b"], 5000)}
+    >>> report = compare(reference, current)
+    >>> report["age"].drifted, report["plan"].drifted
+    (True, False)
+    >>> report.dataset.features_drifted, report.dataset.severity
+    (1, <Severity.HIGH: 'high'>)
+    """
+    reference_name = str(reference) if isinstance(reference, str) else "reference"
+    current_name = str(current) if isinstance(current, str) else "current"
+    if isinstance(reference, Reference):
+        if schema is not None:
+            raise InputError("schema: the reference is already fitted; its schema is fixed")
+        fitted = reference
+    else:
+        fitted = fit_reference(reference, schema, options=options, progress=progress,
+                               name=reference_name)
+    if isinstance(current, DatasetProfile):
+        current_profile = current
+    else:
+        current_profile = profile(fitted, current, options=options, progress=progress,
+                                  name=current_name)
+    if current_profile.row_count == 0:
+        raise InputError(f"{current_name}: no rows; there is nothing to compare")
+    return compare_profiles(
+        fitted, current_profile, config, quality=quality,
+        reference_name=reference_name, current_name=current_name,
+    )

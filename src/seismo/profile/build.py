@@ -1,0 +1,357 @@
+"""Fit a reference (scan, infer the schema, fix the grids, count) and profile later batches.
+
+Fitting reads the reference twice: a scan that infers kinds, draws a uniform sample of rows for
+the numeric grid edges and counts categories exactly, then a counting pass on the fixed grids.
+A current batch is read once. Columns are processed on a small thread pool: sorting, the main
+cost, releases the GIL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from seismo.errors import InputError, SchemaError
+from seismo.io.sources import Batch, Source
+from seismo.profile.batch import (
+    CodesBatch,
+    ColumnBatch,
+    NumericBatch,
+    codes_to_numbers,
+    numbers_to_codes,
+)
+from seismo.profile.categorical import CategoricalProfile
+from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference
+from seismo.profile.grid import (
+    DEFAULT_BINS,
+    DEFAULT_MAX_CATEGORIES,
+    CategoricalGrid,
+    Grid,
+    NumericGrid,
+)
+from seismo.profile.numeric import NumericProfile
+from seismo.schema.infer import ColumnEvidence, default_role, infer_kind
+from seismo.schema.types import (
+    ColumnOverride,
+    ColumnSchema,
+    Kind,
+    Physical,
+    Role,
+    Schema,
+    SchemaOverrides,
+)
+
+SAMPLE_ROWS = 1 << 17
+SCAN_CATEGORY_CAP = 200_000
+NUMERIC_KINDS = (Kind.NUMERIC, Kind.DATETIME)
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileOptions:
+    """How a reference is fitted.
+
+    bins: numeric grid size (equal-frequency bins of the reference; a multiple of 10).
+    max_categories: categories kept exactly; the rest share the other bin.
+    sample_rows: rows sampled uniformly to place the numeric grid edges (all rows when fewer).
+    seed: makes the sample, and so the whole report, reproducible.
+    threads: columns processed at once (default: the number of CPUs, at most 8).
+    """
+
+    bins: int = DEFAULT_BINS
+    max_categories: int = DEFAULT_MAX_CATEGORIES
+    sample_rows: int = SAMPLE_ROWS
+    seed: int = 0
+    threads: int | None = None
+
+
+def _pool(options: ProfileOptions) -> ThreadPoolExecutor:
+    workers = options.threads or min(8, os.cpu_count() or 1)
+    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="seismo")
+
+
+class _Reservoir:
+    """Uniform sample of rows without replacement across batches: keep the smallest random keys.
+
+    The keys come from one seeded stream, so the sample depends on the rows and the seed only,
+    not on how the rows were split into batches.
+    """
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        self.rng = np.random.default_rng(seed)
+        self.keys = np.empty(0, dtype=np.float64)
+
+    def select(self, rows: int) -> tuple[NDArray[np.intp], NDArray[np.intp] | None]:
+        """Rows of the new batch to add, and which of (old sample + those rows) to keep."""
+        keys = self.rng.random(rows)
+        if len(self.keys) + rows <= self.size:
+            self.keys = np.concatenate([self.keys, keys])
+            return np.arange(rows), None
+        threshold = self.keys.max() if len(self.keys) >= self.size else 1.0
+        candidates = np.flatnonzero(keys < threshold)
+        combined = np.concatenate([self.keys, keys[candidates]])
+        keep = np.sort(np.argpartition(combined, self.size - 1)[: self.size])
+        self.keys = combined[keep]
+        return candidates, keep
+
+
+@dataclass
+class _ColumnScan:
+    name: str
+    wants_numbers: bool  # the user fixed a numeric kind, or storage is numeric
+    physicals: set[Physical] = field(default_factory=set)
+    rows: int = 0
+    missing: int = 0
+    minimum: float = np.inf
+    maximum: float = -np.inf
+    integer_valued: bool = True
+    sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    counts: dict[str, int] = field(default_factory=dict)
+    overflow: bool = False
+
+    def add(self, batch: ColumnBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None) -> None:
+        self.physicals.add(batch.physical)
+        self.rows += len(batch)
+        if isinstance(batch, CodesBatch) and self.wants_numbers and batch.physical is not Physical.BOOL:
+            batch = codes_to_numbers(batch)[0]
+        if isinstance(batch, NumericBatch):
+            self._add_numbers(batch, chosen, keep)
+        else:
+            self._add_codes(batch)
+
+    def _add_numbers(
+        self, batch: NumericBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None
+    ) -> None:
+        values = batch.values
+        finite = values[np.isfinite(values)]
+        self.missing += len(values) - len(finite)
+        if len(finite):
+            self.minimum = min(self.minimum, float(finite.min()))
+            self.maximum = max(self.maximum, float(finite.max()))
+            if self.integer_valued and batch.physical is not Physical.INT:
+                self.integer_valued = bool(np.all(finite == np.floor(finite)))
+        sample = np.concatenate([self.sample, values[chosen]])
+        self.sample = sample if keep is None else sample[keep]
+
+    def _add_codes(self, batch: CodesBatch) -> None:
+        per_category = batch.category_counts()
+        self.missing += batch.null_count
+        counts = self.counts
+        for index in np.flatnonzero(per_category).tolist():
+            name = batch.categories[index]
+            if name in counts:
+                counts[name] += int(per_category[index])
+            elif len(counts) < SCAN_CATEGORY_CAP:
+                counts[name] = int(per_category[index])
+            else:
+                self.overflow = True
+
+    @property
+    def physical(self) -> Physical:
+        known = self.physicals - {Physical.NULL}
+        if not known:
+            return Physical.NULL
+        if len(known) == 1:
+            return known.pop()
+        return Physical.MIXED
+
+    def evidence(self) -> ColumnEvidence:
+        non_missing = self.rows - self.missing
+        if self.counts or not self.wants_numbers:
+            total = sum(self.counts.values()) or 1
+            lengths = sum(len(name) * n for name, n in self.counts.items()) / total
+            spaces = sum(n for name, n in self.counts.items() if " " in name.strip()) / total
+            numeric = sum(n for name, n in self.counts.items() if _is_number(name)) / total
+            return ColumnEvidence(
+                self.name, self.physical, self.rows, non_missing,
+                None if self.overflow else len(self.counts),
+                mean_length=lengths, share_with_spaces=spaces, share_numeric_text=numeric,
+            )
+        finite_sample = self.sample[np.isfinite(self.sample)]
+        has_values = len(finite_sample) > 0
+        return ColumnEvidence(
+            self.name, self.physical, self.rows, len(finite_sample),
+            len(np.unique(finite_sample)),
+            minimum=self.minimum if has_values else None,
+            maximum=self.maximum if has_values else None,
+            integer_valued=self.integer_valued and has_values,
+        )
+
+    def grid(self, kind: Kind, options: ProfileOptions) -> Grid:
+        if kind in NUMERIC_KINDS:
+            finite = np.sort(self.sample[np.isfinite(self.sample)])
+            return NumericGrid.from_sorted(finite, bins=options.bins)
+        if kind in (Kind.TEXT, Kind.ID):
+            return CategoricalGrid((), complete=False)
+        if kind is Kind.BOOLEAN and not self.counts:
+            return CategoricalGrid(("0", "1"))
+        if kind is Kind.BOOLEAN and self.physical is Physical.BOOL:
+            return CategoricalGrid(("false", "true"))
+        counts = self.counts
+        if not counts and len(self.sample):
+            # The user made a numeric column categorical: count the sampled values' texts.
+            codes = numbers_to_codes(NumericBatch(self.sample, 0, Physical.FLOAT))
+            counts = dict(zip(codes.categories, codes.category_counts().tolist(), strict=True))
+        grid = CategoricalGrid.from_counts(counts, max_categories=options.max_categories)
+        if self.overflow:
+            grid = CategoricalGrid(grid.categories, complete=False)
+        return grid
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def fit_reference(
+    source: Source,
+    overrides: SchemaOverrides | Schema | None = None,
+    options: ProfileOptions | None = None,
+    progress: Progress | None = None,
+) -> Reference:
+    """Scan the reference, settle its schema and grids, then profile it on them."""
+    options = options or ProfileOptions()
+    columns = source.columns
+    if not columns:
+        raise InputError(f"{source.name}: no columns")
+    fixed = _fixed_columns(overrides, source)
+    wanted = [n for n in columns if fixed.get(n) is None or fixed[n].role is not Role.IGNORE]
+    scans = {
+        name: _ColumnScan(name, _wants_numbers(name, source.physical.get(name), fixed))
+        for name in wanted
+    }
+    reservoir = _Reservoir(options.sample_rows, options.seed)
+    rows = 0
+    with _pool(options) as pool:
+        for batch in source.batches():
+            chosen, keep = reservoir.select(batch.rows)
+            list(pool.map(lambda n: scans[n].add(batch[n], chosen, keep), wanted))
+            rows += batch.rows
+            if progress:
+                progress(batch.rows)
+    if rows == 0:
+        raise InputError(f"{source.name}: no rows; the reference needs data to compare against")
+    schema_columns = []
+    for name in columns:
+        if name not in scans:
+            schema_columns.append(ColumnSchema(name, Kind.NUMERIC, Role.IGNORE, Physical.NULL))
+            continue
+        scan = scans[name]
+        kind = infer_kind(scan.evidence())
+        column = ColumnSchema(name, kind, default_role(kind), scan.physical)
+        override = fixed.get(name)
+        if override is not None:
+            kind = override.kind or column.kind
+            role = override.role or (column.role if override.kind is None else default_role(kind))
+            column = ColumnSchema(name, kind, role, column.physical)
+        schema_columns.append(column)
+    schema = Schema(tuple(schema_columns))
+    grids = {
+        column.name: scans[column.name].grid(column.kind, options)
+        for column in schema
+        if column.role is not Role.IGNORE
+    }
+    profile = profile_batches(source, grids, options, progress)
+    return Reference(schema, profile)
+
+
+def _wants_numbers(
+    name: str, physical: Physical | None, fixed: dict[str, ColumnOverride]
+) -> bool:
+    override = fixed.get(name)
+    if override is not None and override.kind is not None:
+        return override.kind in NUMERIC_KINDS
+    return physical in (Physical.INT, Physical.FLOAT, Physical.DATETIME, Physical.NULL)
+
+
+def _fixed_columns(
+    overrides: SchemaOverrides | Schema | None, source: Source
+) -> dict[str, ColumnOverride]:
+    """The user's kind and role per column; a part left as None is inferred."""
+    if overrides is None:
+        return {}
+    if isinstance(overrides, Schema):
+        fixed = {c.name: ColumnOverride(c.kind, c.role) for c in overrides}
+    else:
+        fixed = dict(overrides.columns)
+    unknown = [name for name in fixed if name not in source.columns]
+    if unknown:
+        raise SchemaError(
+            f"schema names column(s) {unknown} that {source.name} does not have; its columns are "
+            f"{list(source.columns)}"
+        )
+    return fixed
+
+
+def profile_batches(
+    source: Source,
+    grids: dict[str, Grid],
+    options: ProfileOptions | None = None,
+    progress: Progress | None = None,
+) -> DatasetProfile:
+    """Count every batch of ``source`` on ``grids`` and merge the batch profiles."""
+    options = options or ProfileOptions()
+    present = [name for name in grids if name in source.columns]
+    merged: dict[str, ColumnProfile] = {}
+    rows = 0
+    with _pool(options) as pool:
+        for batch in source.batches():
+            profiles = pool.map(lambda n: _profile_column(grids[n], batch, n), present)
+            for name, profile in zip(present, profiles, strict=True):
+                merged[name] = merged[name].merge(profile) if name in merged else profile  # type: ignore[arg-type]
+            rows += batch.rows
+            if progress:
+                progress(batch.rows)
+    for name in present:
+        if name not in merged:
+            grid = grids[name]
+            merged[name] = (
+                NumericProfile.empty(grid)
+                if isinstance(grid, NumericGrid)
+                else CategoricalProfile.empty(grid)
+            )
+    return DatasetProfile(rows, merged, source.physical)
+
+
+def _profile_column(grid: Grid, batch: Batch, name: str) -> ColumnProfile:
+    column = batch[name]
+    if isinstance(grid, NumericGrid):
+        if isinstance(column, CodesBatch):
+            column = codes_to_numbers(column)[0]
+        return NumericProfile.from_batch(grid, column)
+    if isinstance(column, NumericBatch):
+        column = numbers_to_codes(column)
+    return CategoricalProfile.from_batch(grid, column)
+
+
+def profile_current(
+    reference: Reference,
+    source: Source,
+    options: ProfileOptions | None = None,
+    progress: Progress | None = None,
+) -> DatasetProfile:
+    """Profile a batch of current data on the reference's grids."""
+    grids = {name: profile.grid for name, profile in reference.profile.columns.items()}
+    return profile_batches(source, grids, options, progress)
+
+
+def merge_profiles(profiles: Iterable[DatasetProfile]) -> DatasetProfile:
+    """Merge a non-empty sequence of dataset profiles (e.g. daily windows into a week)."""
+    iterator = iter(profiles)
+    try:
+        total = next(iterator)
+    except StopIteration:
+        raise ValueError("no profiles to merge") from None
+    for profile in iterator:
+        total = total.merge(profile)
+    return total

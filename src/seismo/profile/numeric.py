@@ -1,0 +1,211 @@
+"""Mergeable summary of a numeric column."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from seismo.profile._codec import decode_array, encode_array
+from seismo.profile.batch import NumericBatch
+from seismo.profile.grid import NumericGrid, require_same_grid
+
+
+@dataclass(frozen=True, eq=False)
+class NumericProfile:
+    """Counts, moments and grid counts of one numeric column over one or more batches.
+
+    Finite values are counted on ``grid``; NaN and infinities are counted apart. ``merge`` is
+    associative and commutative: counts add exactly, min/max combine, and mean/variance use the
+    parallel (Chan et al.) update, which is exact up to floating-point rounding.
+
+    Examples
+    --------
+    >>> grid = NumericGrid.from_sorted(np.array([1.0, 2.0, 3.0, 4.0]), bins=2, psi_bins=2)
+    >>> a = NumericProfile.from_batch(grid, np.array([1.0, 2.0, np.nan]))
+    >>> b = NumericProfile.from_batch(grid, np.array([3.0, 9.0, np.inf]))
+    >>> both = a.merge(b)
+    >>> both.count, both.nan_count, both.posinf_count, both.bin_counts.tolist()
+    (6, 1, 1, [1, 1, 1, 1])
+    >>> round(both.mean, 6), both.minimum, both.maximum
+    (3.75, 1.0, 9.0)
+    """
+
+    grid: NumericGrid
+    count: int
+    null_count: int
+    invalid_count: int
+    nan_count: int
+    posinf_count: int
+    neginf_count: int
+    minimum: float
+    maximum: float
+    mean: float
+    m2: float
+    bin_counts: NDArray[np.int64]
+
+    @classmethod
+    def empty(cls, grid: NumericGrid) -> NumericProfile:
+        return cls(
+            grid, 0, 0, 0, 0, 0, 0, math.nan, math.nan, math.nan, 0.0,
+            np.zeros(grid.n_bins, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_batch(
+        cls, grid: NumericGrid, values: NDArray[np.float64] | NumericBatch
+    ) -> NumericProfile:
+        """Profile one batch. One sort of the batch gives every count by binary search."""
+        null_count = invalid_count = 0
+        if isinstance(values, NumericBatch):
+            null_count, invalid_count = values.null_count, values.invalid_count
+            values = values.values
+        ordered = np.sort(values)  # -inf first, then finite, +inf, NaN last
+        n = len(ordered)
+        first_nan = int(np.searchsorted(ordered, np.nan, side="left"))
+        low = int(np.searchsorted(ordered[:first_nan], -np.inf, side="right"))
+        high = int(np.searchsorted(ordered[:first_nan], np.inf, side="left"))
+        finite = ordered[low:high]
+        at_or_below = np.searchsorted(finite, grid.edges, side="right")
+        bin_counts = np.diff(np.concatenate([[0], at_or_below, [len(finite)]])).astype(np.int64)
+        if len(finite):
+            mean = float(finite.mean())
+            centred = finite - mean
+            m2 = float(np.dot(centred, centred))
+            minimum, maximum = float(finite[0]), float(finite[-1])
+        else:
+            mean, m2, minimum, maximum = math.nan, 0.0, math.nan, math.nan
+        return cls(
+            grid=grid,
+            count=n,
+            null_count=null_count,
+            invalid_count=invalid_count,
+            nan_count=n - first_nan - null_count - invalid_count,
+            posinf_count=first_nan - high,
+            neginf_count=low,
+            minimum=minimum,
+            maximum=maximum,
+            mean=mean,
+            m2=m2,
+            bin_counts=bin_counts,
+        )
+
+    @property
+    def finite_count(self) -> int:
+        return int(self.bin_counts.sum())
+
+    @property
+    def missing_count(self) -> int:
+        """Nulls, NaN and unparseable text: values that carry no number."""
+        return self.null_count + self.nan_count + self.invalid_count
+
+    @property
+    def variance(self) -> float:
+        """Population variance of the finite values."""
+        n = self.finite_count
+        return self.m2 / n if n else math.nan
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.variance) if self.finite_count else math.nan
+
+    def merge(self, other: NumericProfile) -> NumericProfile:
+        require_same_grid(self.grid, other.grid, "merge")
+        n_a, n_b = self.finite_count, other.finite_count
+        if n_a == 0 or n_b == 0:
+            source = self if n_b == 0 else other
+            mean, m2 = source.mean, source.m2
+            minimum, maximum = source.minimum, source.maximum
+        else:
+            n = n_a + n_b
+            delta = other.mean - self.mean
+            mean = self.mean + delta * n_b / n
+            m2 = self.m2 + other.m2 + delta * delta * n_a * n_b / n
+            minimum = min(self.minimum, other.minimum)
+            maximum = max(self.maximum, other.maximum)
+        return NumericProfile(
+            grid=self.grid,
+            count=self.count + other.count,
+            null_count=self.null_count + other.null_count,
+            invalid_count=self.invalid_count + other.invalid_count,
+            nan_count=self.nan_count + other.nan_count,
+            posinf_count=self.posinf_count + other.posinf_count,
+            neginf_count=self.neginf_count + other.neginf_count,
+            minimum=minimum,
+            maximum=maximum,
+            mean=mean,
+            m2=m2,
+            bin_counts=self.bin_counts + other.bin_counts,
+        )
+
+    def cdf_at(self, points: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Share of finite values at or below each point, interpolated linearly inside bins."""
+        total = self.finite_count
+        if total == 0 or len(self.grid.edges) == 0:
+            return np.zeros(len(points))
+        cumulative = np.cumsum(self.bin_counts)[:-1] / total  # at each edge
+        lo = min(self.minimum, self.grid.edges[0])
+        hi = max(self.maximum, self.grid.edges[-1])
+        xs = np.concatenate([[lo], self.grid.edges, [hi]])
+        ys = np.concatenate([[0.0], cumulative, [1.0]])
+        if self.minimum >= self.grid.edges[0]:
+            xs, ys = xs[1:], ys[1:]  # no mass below the first edge but at it
+        return np.asarray(np.interp(points, xs, ys, left=0.0, right=1.0), dtype=np.float64)
+
+    def quantiles(self, probabilities: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Approximate quantiles (inverse of :meth:`cdf_at`); exact at the grid edges."""
+        total = self.finite_count
+        if total == 0:
+            return np.full(len(probabilities), math.nan)
+        cumulative = np.concatenate([[0.0], np.cumsum(self.bin_counts) / total])
+        lo, hi = self.minimum, self.maximum
+        xs = np.clip(np.concatenate([[lo], self.grid.edges, [hi]]), lo, hi)
+        # Bins with no mass add flat steps; np.interp needs increasing x, so use unique cumulative.
+        keep = np.concatenate([[True], np.diff(cumulative) > 0])
+        return np.asarray(np.interp(probabilities, cumulative[keep], xs[keep]), dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "numeric",
+            "grid": self.grid.to_dict(),
+            "count": self.count,
+            "null_count": self.null_count,
+            "invalid_count": self.invalid_count,
+            "nan_count": self.nan_count,
+            "posinf_count": self.posinf_count,
+            "neginf_count": self.neginf_count,
+            "minimum": _float_out(self.minimum),
+            "maximum": _float_out(self.maximum),
+            "mean": _float_out(self.mean),
+            "m2": self.m2,
+            "bin_counts": encode_array(self.bin_counts),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], grid: NumericGrid | None = None) -> NumericProfile:
+        return cls(
+            grid=grid if grid is not None else NumericGrid.from_dict(data["grid"]),
+            count=int(data["count"]),
+            null_count=int(data["null_count"]),
+            invalid_count=int(data["invalid_count"]),
+            nan_count=int(data["nan_count"]),
+            posinf_count=int(data["posinf_count"]),
+            neginf_count=int(data["neginf_count"]),
+            minimum=_float_in(data["minimum"]),
+            maximum=_float_in(data["maximum"]),
+            mean=_float_in(data["mean"]),
+            m2=float(data["m2"]),
+            bin_counts=decode_array(data["bin_counts"], np.int64),  # type: ignore[arg-type]
+        )
+
+
+def _float_out(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _float_in(value: float | None) -> float:
+    return math.nan if value is None else float(value)

@@ -8,9 +8,10 @@ against a measured process), or by hand::
 Every column is float64. Column kinds cycle through normal, lognormal, uniform, two
 integer-valued discrete kinds and a normal with ~1% NaN; each column gets its own parameters.
 About 20% of the columns (at least one, spread over the kinds) are shifted in ``current``:
-alternately a mean shift and a scale change (discrete columns always get a mean shift). Everything is seeded: the same
-(rows, cols, seed) gives the same files. ``manifest.json`` records each column's kind,
-parameters and shift, and is written last, so a directory without it is incomplete.
+discrete columns get a mean shift, continuous ones alternately a mean shift and a scale
+change. Everything is seeded: the same (rows, cols, seed) gives the same files.
+``manifest.json`` records each column's kind, parameters and shift, and is written last, so a
+directory without it is incomplete.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def column_specs(cols: int, seed: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng([seed, cols, 0])
     shifted = _pick_shifted(cols, rng)
     specs: list[dict[str, Any]] = []
+    continuous_shifted = 0
     for index in range(cols):
         kind = KIND_CYCLE[index % len(KIND_CYCLE)]
         spec: dict[str, Any] = {
@@ -61,10 +63,11 @@ def column_specs(cols: int, seed: int) -> list[dict[str, Any]]:
             "params": _draw_params(kind, rng),
             "shift": None,
         }
-        if index in shifted:
-            position = shifted.index(index)
-            shift_type = "mean" if kind in DISCRETE_KINDS or position % 2 == 0 else "scale"
-            spec["shift"] = shift_type
+        if index in shifted and kind in DISCRETE_KINDS:
+            spec["shift"] = "mean"
+        elif index in shifted:
+            spec["shift"] = "mean" if continuous_shifted % 2 == 0 else "scale"
+            continuous_shifted += 1
         specs.append(spec)
     return specs
 

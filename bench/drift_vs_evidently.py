@@ -173,17 +173,32 @@ def run_tool(tool: str, python: Path | str, data_dir: Path, repeat: int, timeout
                 if done.returncode < 0
                 else f"exit code {done.returncode}"
             )
-            tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+            tail = " / ".join(done.stderr.strip().splitlines()[-3:])
             return ToolRun.failed(tool, f"worker failed ({reason}): {tail}")
         return ToolRun.from_worker(tool, json.loads(out.read_text()))
 
 
-def describe(run: ToolRun, shifted: int) -> str:
+def flagged_summary(raw: dict[str, Any], shifted_columns: list[str]) -> str | None:
+    """'flagged / shifted', plus how many flagged columns were really shifted when that differs."""
+    drifted = raw.get("drifted")
+    if drifted is None:
+        return None
+    summary = f"{drifted} / {len(shifted_columns)}"
+    names = raw.get("drifted_columns")
+    if names is not None:
+        hits = len(set(names) & set(shifted_columns))
+        if hits != drifted or hits != len(shifted_columns):
+            summary += f" ({hits} of them shifted)"
+    return summary
+
+
+def describe(run: ToolRun, shifted_columns: list[str]) -> str:
     if not run.ok:
         return f"{run.tool}: not available ({run.error})"
-    drifted = "" if run.drifted is None else f", flagged {run.drifted}/{shifted} shifted"
+    flagged = flagged_summary(run.raw, shifted_columns)
+    drifted = "" if flagged is None else f", flagged/shifted {flagged}"
     return (
-        f"{run.tool}: {run.best_seconds:.3f} s, peak {run.peak_mib:.0f} MiB "
+        f"{run.tool}: {_seconds(run.best_seconds)} s, peak {run.peak_mib:.0f} MiB "
         f"(before {run.before_mib:.0f}, +{run.delta_mib:.0f}){drifted}"
     )
 
@@ -268,12 +283,10 @@ def render_markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {size['cols']} | {tool} | skipped | | | | |")
                 continue
             if not run["ok"]:
-                lines.append(
-                    f"| {size['cols']} | {tool} | not available ({run['error']}) | | | | |"
-                )
+                error = " ".join(str(run["error"]).split()).replace("|", "\\|")
+                lines.append(f"| {size['cols']} | {tool} | not available ({error}) | | | | |")
                 continue
-            drifted = run.get("drifted")
-            flagged = "—" if drifted is None else f"{drifted} / {size['shifted']}"
+            flagged = flagged_summary(run, size["shifted_columns"]) or "—"
             lines.append(
                 f"| {size['cols']} | {tool} | {_seconds(run['best_seconds'])} "
                 f"| {_num(run['peak_rss_mib'])} | {_num(run['rss_before_mib'])} "
@@ -295,6 +308,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {_num(r['seismo_over_evidently_peak_rss'], 2)} "
             f"| {_num(r['seismo_over_evidently_delta_rss'], 2)} |"
         )
+    if any(
+        run.get("peak_reset") is False for size in report["sizes"] for run in size["runs"].values()
+    ):
+        lines += ["", "Peak RSS could not be reset after loading: peaks include the load."]
     lines += [
         "",
         "The floor is `np.sort` of every column of both datasets once: any exact rank-based "
@@ -342,7 +359,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    evidently_python = None if args.skip_evidently else ensure_evidently_venv()
+    evidently_python: Path | None = None
+    setup_errors: dict[str, str] = {}
+    if not args.skip_evidently:
+        try:
+            evidently_python = ensure_evidently_venv()
+        except (OSError, subprocess.CalledProcessError) as exc:
+            setup_errors["evidently"] = f"could not set up {EVIDENTLY_VENV.name}: {exc}"
+            print(setup_errors["evidently"])
     pythons: dict[str, Path | str | None] = {
         "floor": sys.executable,
         "seismo": sys.executable,
@@ -369,12 +393,15 @@ def main(argv: list[str] | None = None) -> None:
         runs: dict[str, ToolRun] = {}
         for tool in TOOLS:
             python = pythons[tool]
-            if python is None:
+            if tool in setup_errors:
+                runs[tool] = ToolRun.failed(tool, setup_errors[tool])
+            elif python is None:
                 print(f"  {tool}: skipped")
                 continue
-            repeat = 1 if tool == "evidently" else args.repeat
-            runs[tool] = run_tool(tool, python, data_dir, repeat, args.timeout)
-            print(f"  {describe(runs[tool], shifted)}", flush=True)
+            else:
+                repeat = 1 if tool == "evidently" else args.repeat
+                runs[tool] = run_tool(tool, python, data_dir, repeat, args.timeout)
+            print(f"  {describe(runs[tool], manifest['shifted'])}", flush=True)
             versions = runs[tool].raw.get("versions")
             if versions:
                 label = "evidently venv" if tool == "evidently" else "main venv"

@@ -24,7 +24,7 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,64 +118,26 @@ def prepare_seismo() -> tuple[Callable[[Any, Any], Any], DriftReader]:
         import seismo
     except Exception as exc:
         raise ToolUnavailable(f"{type(exc).__name__}: {exc}") from exc
-    compare = getattr(seismo, "compare", None)
-    if not callable(compare):
+    if not callable(getattr(seismo, "compare", None)):
         raise ToolUnavailable("seismo has no compare() yet")
 
     def run(reference: Any, current: Any) -> Any:
-        return compare(reference, current)
+        return seismo.compare(reference, current)
 
     return run, read_seismo_drift
 
 
 def read_seismo_drift(report: Any) -> tuple[int | None, list[str] | None, str | None]:
-    """Flagged columns of a DriftReport, tolerant of how its API ends up being spelled."""
-    for attribute in ("drifted_columns", "drifted_features"):
-        value = getattr(report, attribute, None)
-        if callable(value):
-            value = value()
-        names = _names(value)
-        if names is not None:
-            return len(names), names, None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value, None, None
-    columns = getattr(report, "columns", None)
-    if isinstance(columns, Mapping):
-        columns = list(columns.values())
-    if isinstance(columns, Iterable) and not isinstance(columns, str | bytes):
-        flagged: list[str] = []
-        for index, column in enumerate(columns):
-            flag = _first_attribute(column, ("drifted", "is_drifted", "drift_detected"))
-            if flag is None:
-                break
-            if flag:
-                name = _first_attribute(column, ("name", "column", "column_name"))
-                flagged.append(str(name if name is not None else index))
-        else:
-            return len(flagged), flagged, None
-    for attribute in ("n_drifted", "num_drifted", "n_drifted_columns", "drifted_count"):
-        value = getattr(report, attribute, None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value, None, None
-    public = sorted(name for name in dir(report) if not name.startswith("_"))
-    return None, None, f"could not read flagged columns from {type(report).__name__}: {public}"
-
-
-def _names(value: Any) -> list[str] | None:
-    if isinstance(value, Mapping):
-        return [str(key) for key, flag in value.items() if flag]
-    if isinstance(value, list | tuple | set | frozenset):
-        return sorted(str(item) for item in value)
-    return None
-
-
-def _first_attribute(obj: Any, names: Iterable[str]) -> Any:
-    for name in names:
-        if isinstance(obj, Mapping) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return None
+    """Flagged columns of a DriftReport (``report.columns[i].drifted`` / ``.column``)."""
+    try:
+        names = sorted(str(result.column) for result in report.columns if result.drifted)
+    except (AttributeError, TypeError) as exc:
+        public = sorted(name for name in dir(report) if not name.startswith("_"))
+        return None, None, f"could not read flagged columns ({exc}); DriftReport has {public}"
+    features_drifted = getattr(getattr(report, "dataset", None), "features_drifted", None)
+    if features_drifted is not None and features_drifted != len(names):
+        return len(names), names, f"report.dataset.features_drifted is {features_drifted}"
+    return len(names), names, None
 
 
 def prepare_evidently() -> tuple[Callable[[Any, Any], Any], DriftReader]:

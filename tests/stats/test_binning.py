@@ -52,9 +52,7 @@ def test_quantile_edges_matches_exact_rational_reference(values: list[float], n_
 @pytest.mark.parametrize("n_bins", [2, 3, 10, 64, 1000])
 def test_quantile_edges_match_numpy_inverted_cdf(n: int, n_bins: int) -> None:
     values = np.sort(np.random.default_rng(n * n_bins).normal(size=n))
-    expected = np.unique(
-        np.quantile(values, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
-    )
+    expected = np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins, method="inverted_cdf"))
     np.testing.assert_array_equal(quantile_edges(values, n_bins), expected)
 
 
@@ -222,7 +220,7 @@ def test_proportions_errors() -> None:
 
 
 def test_check_counts_errors() -> None:
-    with pytest.raises(ValueError, match="same bins.*lengths 2 and 3"):
+    with pytest.raises(ValueError, match=r"same bins.*lengths 2 and 3"):
         check_counts([1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match="reference_counts is empty"):
         check_counts([], [])

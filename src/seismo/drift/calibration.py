@@ -5,7 +5,8 @@ simulate that directly on the bins the effect is measured on: draw a reference o
 size and a window of the current's size, both multinomial from the reference's bin proportions,
 and compute the effect between them, ``draws`` times. A high quantile of those effects is the
 noise level of the effect at these sample sizes: small windows get a high bar, large ones a low
-one. The cost is O(draws x bins), independent of the number of rows.
+one. The cost is O(draws x bins), independent of the number of rows; columns with many categories
+get fewer draws (at least 200) so one column costs at most about ``CELL_BUDGET`` cells.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 PSI_SMOOTHING = 1e-4
+#: Multinomial cells drawn per side and column; columns with many bins get fewer draws (>= 200).
+CELL_BUDGET = 200_000
+MIN_DRAWS = 200
 
 
 def psi_rows(reference: NDArray[np.float64], current: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -63,6 +67,7 @@ def null_effects(
     >>> effects.shape, bool(np.quantile(effects, 0.99) < 0.1)
     ((200,), True)
     """
+    draws = max(MIN_DRAWS, min(draws, CELL_BUDGET // len(reference_counts)))
     n_reference = int(reference_counts.sum())
     probabilities = reference_counts / n_reference
     rng = np.random.default_rng(seed)

@@ -61,7 +61,7 @@ class QualityPolicy:
     alpha: float = 0.01
     null_jump: float = 0.05
     null_jump_error: float = 0.25
-    min_share: float = 0.001
+    min_share: float = 0.005
     error_share: float = 0.05
 
 

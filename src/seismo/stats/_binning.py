@@ -285,8 +285,19 @@ def check_counts(
 
 
 def is_numeric(array: NDArray[Any]) -> bool:
-    """True for integer, float and datetime/timedelta dtypes (binned on quantiles)."""
-    return array.dtype.kind in _NUMERIC_KINDS + _TIME_KINDS
+    """Whether a (missing-free) sample is binned on quantiles rather than counted by category.
+
+    True for integer, float and datetime/timedelta dtypes, and for object arrays holding only
+    real numbers (e.g. ``[1.5, None, 2.0]`` once ``None`` is dropped). Booleans, strings and
+    other objects are categorical.
+    """
+    kind = array.dtype.kind
+    if kind == "O":
+        return all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+            for v in array.tolist()
+        )
+    return kind in _NUMERIC_KINDS + _TIME_KINDS
 
 
 def drop_missing(values: ArrayLike, name: str) -> NDArray[Any]:
@@ -348,9 +359,10 @@ def raw_counts(
 ) -> tuple[IntArray, IntArray]:
     """Aligned counts for two raw samples.
 
-    Numeric samples (integer, float, datetime dtypes) are counted on ``bins``
-    reference-quantile bins (:func:`quantile_edges`, :func:`bin_counts`); anything else,
-    or ``categorical=True``, is counted per category (:func:`category_counts`).
+    Numeric samples (integer, float, datetime dtypes, or object arrays of real numbers) are
+    counted on ``bins`` reference-quantile bins (:func:`quantile_edges`, :func:`bin_counts`);
+    anything else, or ``categorical=True``, is counted per category
+    (:func:`category_counts`).
     ``categorical=None`` chooses from the dtypes of both samples.
     """
     n_bins = _check_n_bins(bins)

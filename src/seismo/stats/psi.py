@@ -91,7 +91,8 @@ def psi(
 ) -> PSIResult:
     """Population Stability Index between two raw samples.
 
-    Numeric samples (integer, float or datetime dtype) are counted on ``bins``
+    Numeric samples (integer, float or datetime dtype, or object arrays of numbers such as
+    ``[1.5, None, 2.0]``) are counted on ``bins``
     equal-frequency bins of the *reference* (:func:`seismo.stats._binning.quantile_edges`;
     ties can merge bins, so ``n_bins`` may be smaller than ``bins``). Other dtypes (strings,
     booleans, objects), or ``categorical=True``, are counted per category over the union of

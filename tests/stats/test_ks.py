@@ -138,3 +138,15 @@ def test_errors() -> None:
         ks([1.0], [np.nan])
     with pytest.raises(ValueError, match="same bins"):
         ks_counts([1, 2], [1])
+
+
+@pytest.mark.parametrize("en_target", [12_000, 60_000, 500_000])
+def test_large_samples_use_the_corrected_limit_within_1e_3_of_scipy(en_target: int) -> None:
+    from scipy.stats import kstwo
+
+    from seismo.stats.ks import _pvalue
+
+    n = m = 2 * en_target
+    for d in (0.5 / np.sqrt(en_target), 1 / np.sqrt(en_target), 2 / np.sqrt(en_target)):
+        expected = float(kstwo.sf(d, en_target))
+        assert _pvalue(d, n, m) == pytest.approx(expected, abs=1e-3)

@@ -1,7 +1,8 @@
 """Fit a reference (scan, infer the schema, fix the grids, count) and profile later batches.
 
-Fitting reads the reference twice: a scan that infers kinds, draws a uniform sample of rows for
-the numeric grid edges and counts categories exactly, then a counting pass on the fixed grids.
+Fitting reads the reference twice: a scan that draws a uniform sample of rows (for the numeric
+grid edges and numeric kind inference) and counts text categories exactly, then a counting pass
+on the fixed grids.
 A current batch is read once. Columns are processed on a small thread pool: sorting, the main
 cost, releases the GIL.
 """
@@ -109,9 +110,6 @@ class _ColumnScan:
     physicals: set[Physical] = field(default_factory=set)
     rows: int = 0
     missing: int = 0
-    minimum: float = np.inf
-    maximum: float = -np.inf
-    integer_valued: bool = True
     sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     counts: dict[str, int] = field(default_factory=dict)
     overflow: bool = False
@@ -129,15 +127,8 @@ class _ColumnScan:
     def _add_numbers(
         self, batch: NumericBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None
     ) -> None:
-        values = batch.values
-        finite = values[np.isfinite(values)]
-        self.missing += len(values) - len(finite)
-        if len(finite):
-            self.minimum = min(self.minimum, float(finite.min()))
-            self.maximum = max(self.maximum, float(finite.max()))
-            if self.integer_valued and batch.physical is not Physical.INT:
-                self.integer_valued = bool(np.all(finite == np.floor(finite)))
-        sample = np.concatenate([self.sample, values[chosen]])
+        # Kind inference for numbers only needs the sample; the counting pass sees every row.
+        sample = np.concatenate([self.sample, batch.values[chosen]])
         self.sample = sample if keep is None else sample[keep]
 
     def _add_codes(self, batch: CodesBatch) -> None:
@@ -174,14 +165,14 @@ class _ColumnScan:
                 None if self.overflow else len(self.counts),
                 mean_length=lengths, share_with_spaces=spaces, share_numeric_text=numeric,
             )
-        finite_sample = self.sample[np.isfinite(self.sample)]
-        has_values = len(finite_sample) > 0
+        finite = self.sample[np.isfinite(self.sample)]
+        if not len(finite):
+            return ColumnEvidence(self.name, self.physical, self.rows, 0, 0)
         return ColumnEvidence(
-            self.name, self.physical, self.rows, len(finite_sample),
-            len(np.unique(finite_sample)),
-            minimum=self.minimum if has_values else None,
-            maximum=self.maximum if has_values else None,
-            integer_valued=self.integer_valued and has_values,
+            self.name, self.physical, self.rows, len(finite), len(np.unique(finite)),
+            minimum=float(finite.min()),
+            maximum=float(finite.max()),
+            integer_valued=bool(np.all(finite == np.floor(finite))),
         )
 
     def grid(self, kind: Kind, options: ProfileOptions) -> Grid:

@@ -134,7 +134,8 @@ def category_counts(
 
     Missing values (``None`` and NaN) are dropped. The categories are the union of the
     categories of both samples, sorted by their string representation (then by type name, so
-    ``1`` and ``"1"`` stay distinct and the order is deterministic).
+    ``1`` and ``"1"`` stay distinct and the order is deterministic). Values that compare
+    equal are one category, as in a ``dict`` (``1``, ``1.0`` and ``True`` merge).
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import kstwo
+from scipy.stats import kstwo, kstwobign
 
 from seismo.stats._binning import check_counts, numeric_values
 
@@ -38,16 +38,28 @@ class KSResult:
     bound: float
 
 
-def _pvalue(d: float, n_reference: int, n_current: int) -> float:
-    """Smirnov's asymptotic two-sided p-value, computed exactly as scipy's ``method="asymp"``.
+#: Above this effective size the p-value uses Kolmogorov's limit with Stephens' correction.
+LARGE_SAMPLE = 10_000
 
-    ``kstwo.sf(D, round(n m / (n + m)))`` with the larger size first (as scipy does, so the
+
+def _pvalue(d: float, n_reference: int, n_current: int) -> float:
+    """Smirnov's asymptotic two-sided p-value.
+
+    Up to an effective size ``en = n m / (n + m)`` of ``LARGE_SAMPLE`` this is exactly scipy's
+    ``method="asymp"``: ``kstwo.sf(D, round(en))`` with the larger size first (so the
     floating-point result is identical). scipy returns NaN when ``n = m = 1`` (the effective
-    size rounds to 0); here the effective size is at least 1.
+    size rounds to 0); here the effective size is at least 1. Beyond it, ``kstwo.sf`` costs
+    0.1-0.4 s per call, so the same distribution is taken from its limit with Stephens'
+    finite-size correction, ``kstwobign.sf((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, which
+    agrees with ``kstwo.sf`` to better than 1e-3 absolute there (tested).
     """
     m, n = sorted([float(n_reference), float(n_current)], reverse=True)
     en = m * n / (m + n)
-    prob = float(kstwo.sf(d, max(float(np.round(en)), 1.0)))
+    if en > LARGE_SAMPLE:
+        root = float(np.sqrt(en))
+        prob = float(kstwobign.sf((root + 0.12 + 0.11 / root) * d))
+    else:
+        prob = float(kstwo.sf(d, max(float(np.round(en)), 1.0)))
     return min(max(prob, 0.0), 1.0)
 
 

@@ -92,11 +92,11 @@ def psi(
     """Population Stability Index between two raw samples.
 
     Numeric samples (integer, float or datetime dtype, or object arrays of numbers such as
-    ``[1.5, None, 2.0]``) are counted on ``bins``
-    equal-frequency bins of the *reference* (:func:`seismo.stats._binning.quantile_edges`;
-    ties can merge bins, so ``n_bins`` may be smaller than ``bins``). Other dtypes (strings,
-    booleans, objects), or ``categorical=True``, are counted per category over the union of
-    categories of both samples. The counts then go through :func:`psi_counts`; see there for
+    ``[1.5, None, 2.0]``) are counted on ``bins`` equal-frequency bins of the *reference*
+    (:func:`seismo.stats._binning.quantile_edges`; ties can merge bins, so ``n_bins`` may be
+    smaller than ``bins``). Other dtypes (strings, booleans, other objects), or
+    ``categorical=True``, are counted per category over the union of categories of both
+    samples. The counts then go through :func:`psi_counts`; see there for
     the formula, the smoothing and the conventional bands. NaN / None values are dropped.
 
     Because numeric bins come from the reference, ``psi(a, b)`` and ``psi(b, a)`` can differ

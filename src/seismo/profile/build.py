@@ -113,6 +113,7 @@ class _ColumnScan:
     sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     counts: dict[str, int] = field(default_factory=dict)
     overflow: bool = False
+    _sorted: NDArray[np.float64] | None = None
 
     def add(self, batch: ColumnBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None) -> None:
         self.physicals.add(batch.physical)
@@ -165,20 +166,26 @@ class _ColumnScan:
                 None if self.overflow else len(self.counts),
                 mean_length=lengths, share_with_spaces=spaces, share_numeric_text=numeric,
             )
-        finite = self.sample[np.isfinite(self.sample)]
+        finite = self.sorted_sample()
         if not len(finite):
             return ColumnEvidence(self.name, self.physical, self.rows, 0, 0)
         return ColumnEvidence(
-            self.name, self.physical, self.rows, len(finite), len(np.unique(finite)),
-            minimum=float(finite.min()),
-            maximum=float(finite.max()),
+            self.name, self.physical, self.rows, len(finite),
+            int(np.count_nonzero(np.diff(finite))) + 1,
+            minimum=float(finite[0]),
+            maximum=float(finite[-1]),
             integer_valued=bool(np.all(finite == np.floor(finite))),
         )
 
+    def sorted_sample(self) -> NDArray[np.float64]:
+        """The finite sampled values, ascending (computed once)."""
+        if self._sorted is None:
+            self._sorted = np.sort(self.sample[np.isfinite(self.sample)])
+        return self._sorted
+
     def grid(self, kind: Kind, options: ProfileOptions) -> Grid:
         if kind in NUMERIC_KINDS:
-            finite = np.sort(self.sample[np.isfinite(self.sample)])
-            return NumericGrid.from_sorted(finite, bins=options.bins)
+            return NumericGrid.from_sorted(self.sorted_sample(), bins=options.bins)
         if kind in (Kind.TEXT, Kind.ID):
             return CategoricalGrid((), complete=False)
         if kind is Kind.BOOLEAN and not self.counts:
@@ -230,6 +237,7 @@ def fit_reference(
             rows += batch.rows
             if progress:
                 progress(batch.rows)
+        evidence = dict(zip(wanted, pool.map(lambda n: scans[n].evidence(), wanted), strict=True))
     if rows == 0:
         raise InputError(f"{source.name}: no rows; the reference needs data to compare against")
     schema_columns = []
@@ -237,9 +245,8 @@ def fit_reference(
         if name not in scans:
             schema_columns.append(ColumnSchema(name, Kind.NUMERIC, Role.IGNORE, Physical.NULL))
             continue
-        scan = scans[name]
-        kind = infer_kind(scan.evidence())
-        column = ColumnSchema(name, kind, default_role(kind), scan.physical)
+        kind = infer_kind(evidence[name])
+        column = ColumnSchema(name, kind, default_role(kind), scans[name].physical)
         override = fixed.get(name)
         if override is not None:
             kind = override.kind or column.kind

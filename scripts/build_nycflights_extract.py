@@ -21,10 +21,20 @@ import pyarrow.parquet as pq
 
 TARGET = Path(__file__).resolve().parents[1] / "src/seismo/examples/data/flights.parquet"
 NARROW = {
-    "year": pa.int16(), "month": pa.int8(), "day": pa.int8(), "dep_time": pa.int16(),
-    "sched_dep_time": pa.int16(), "dep_delay": pa.int16(), "arr_time": pa.int16(),
-    "sched_arr_time": pa.int16(), "arr_delay": pa.int16(), "flight": pa.int16(),
-    "air_time": pa.int16(), "distance": pa.int16(), "hour": pa.int8(), "minute": pa.int8(),
+    "year": pa.int16(),
+    "month": pa.int8(),
+    "day": pa.int8(),
+    "dep_time": pa.int16(),
+    "sched_dep_time": pa.int16(),
+    "dep_delay": pa.int16(),
+    "arr_time": pa.int16(),
+    "sched_arr_time": pa.int16(),
+    "arr_delay": pa.int16(),
+    "flight": pa.int16(),
+    "air_time": pa.int16(),
+    "distance": pa.int16(),
+    "hour": pa.int8(),
+    "minute": pa.int8(),
 }
 
 

@@ -79,16 +79,22 @@ def compare(
             raise InputError("schema: the reference is already fitted; its schema is fixed")
         fitted = reference
     else:
-        fitted = fit_reference(reference, schema, options=options, progress=progress,
-                               name=reference_name)
+        fitted = fit_reference(
+            reference, schema, options=options, progress=progress, name=reference_name
+        )
     if isinstance(current, DatasetProfile):
         current_profile = current
     else:
-        current_profile = profile(fitted, current, options=options, progress=progress,
-                                  name=current_name)
+        current_profile = profile(
+            fitted, current, options=options, progress=progress, name=current_name
+        )
     if current_profile.row_count == 0:
         raise InputError(f"{current_name}: no rows; there is nothing to compare")
     return compare_profiles(
-        fitted, current_profile, config, quality=quality,
-        reference_name=reference_name, current_name=current_name,
+        fitted,
+        current_profile,
+        config,
+        quality=quality,
+        reference_name=reference_name,
+        current_name=current_name,
     )

@@ -28,7 +28,8 @@ def _false_alarm_run(rows: int, repeats: int, seed: int) -> tuple[float, float, 
 
 
 @pytest.mark.parametrize(
-    ("rows", "repeats"), [(1_000, 150), (100_000, 15), pytest.param(1_000_000, 4, marks=pytest.mark.slow)]
+    ("rows", "repeats"),
+    [(1_000, 150), (100_000, 15), pytest.param(1_000_000, 4, marks=pytest.mark.slow)],
 )
 def test_false_alarms_stay_at_or_below_the_configured_level(rows: int, repeats: int) -> None:
     raw_rate, column_rate, dataset_rate, tests = _false_alarm_run(rows, repeats, seed=rows)

@@ -23,7 +23,7 @@ MIN_DRAWS = 200
 
 
 def psi_rows(reference: NDArray[np.float64], current: NDArray[np.float64]) -> NDArray[np.float64]:
-    """PSI of each row pair of two count matrices (the formula of :func:`seismo.stats.psi_counts`)."""
+    """PSI of each row pair of two count matrices (as :func:`seismo.stats.psi_counts`)."""
     k = reference.shape[1]
     p = (reference / reference.sum(axis=1, keepdims=True) + PSI_SMOOTHING) / (1 + k * PSI_SMOOTHING)
     q = (current / current.sum(axis=1, keepdims=True) + PSI_SMOOTHING) / (1 + k * PSI_SMOOTHING)

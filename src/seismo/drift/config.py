@@ -54,7 +54,8 @@ class DriftConfig:
             raise InputError(f"drift config: alpha must be in (0, 1), got {self.alpha}")
         if self.thresholds not in ("calibrated", "static"):
             raise InputError(
-                f"drift config: thresholds must be 'calibrated' or 'static', got {self.thresholds!r}"
+                "drift config: thresholds must be 'calibrated' or 'static', "
+                f"got {self.thresholds!r}"
             )
         if self.effect not in EFFECTS:
             raise InputError(f"drift config: effect must be one of {EFFECTS}, got {self.effect!r}")

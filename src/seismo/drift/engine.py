@@ -14,7 +14,7 @@ from seismo.drift.result import ColumnDrift, ColumnSummary, DatasetDrift, DriftR
 from seismo.profile.categorical import CategoricalProfile
 from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference
 from seismo.profile.numeric import NumericProfile
-from seismo.schema.types import ColumnSchema, Kind, Role
+from seismo.schema.types import ColumnSchema, Role
 from seismo.schema.validate import QualityPolicy, validate
 from seismo.stats.chi2 import chi2_counts
 from seismo.stats.hellinger import hellinger_counts
@@ -93,10 +93,22 @@ def _untested(
     current: ColumnSummary,
 ) -> ColumnDrift:
     return ColumnDrift(
-        column=column.name, kind=column.kind, role=column.role, method=None, reason=reason,
-        statistic=None, p_value=None, p_value_adjusted=None, effect_name=config.effect,
-        effect=None, threshold=None, threshold_source=None, drifted=False,
-        severity=Severity.NONE, reference=reference, current=current,
+        column=column.name,
+        kind=column.kind,
+        role=column.role,
+        method=None,
+        reason=reason,
+        statistic=None,
+        p_value=None,
+        p_value_adjusted=None,
+        effect_name=config.effect,
+        effect=None,
+        threshold=None,
+        threshold_source=None,
+        drifted=False,
+        severity=Severity.NONE,
+        reference=reference,
+        current=current,
     )
 
 
@@ -131,7 +143,9 @@ def _measure(
         grid = reference.grid
         effect_ref, effect_cur = grid.psi_counts(ref_counts), grid.psi_counts(cur_counts)
         wasserstein = wasserstein_grid(
-            grid.edges, ref_counts, cur_counts,
+            grid.edges,
+            ref_counts,
+            cur_counts,
             low=min(reference.minimum, current.minimum),
             high=max(reference.maximum, current.maximum),
             reference_std=reference.std,
@@ -178,8 +192,16 @@ def _measure(
     effect = psi if config.effect == "psi" else jensen_shannon
     threshold, source = _threshold(column.name, effect_ref, int(effect_cur.sum()), config)
     return _Measured(
-        column, test, float(statistic), float(p_value), float(effect), threshold, source,
-        metrics, ref_summary, cur_summary,
+        column,
+        test,
+        float(statistic),
+        float(p_value),
+        float(effect),
+        threshold,
+        source,
+        metrics,
+        ref_summary,
+        cur_summary,
     )
 
 
@@ -190,7 +212,10 @@ def _threshold(
     if config.thresholds == "static":
         return floor, "static"
     effects = null_effects(
-        reference_counts, current_size, effect=config.effect, draws=config.bootstrap,
+        reference_counts,
+        current_size,
+        effect=config.effect,
+        draws=config.bootstrap,
         seed=column_seed(config.seed, name),
     )
     calibrated = float(np.quantile(effects, config.calibration_quantile))
@@ -220,7 +245,7 @@ def _decide(measured: _Measured, adjusted: float, config: DriftConfig) -> Column
         severity=severity,
         reference=measured.reference,
         current=measured.current,
-        **measured.metrics,  # type: ignore[arg-type]
+        **measured.metrics,
     )
 
 

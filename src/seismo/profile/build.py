@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,7 +28,7 @@ from seismo.profile.batch import (
     numbers_to_codes,
 )
 from seismo.profile.categorical import CategoricalProfile
-from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference
+from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference, merge_columns
 from seismo.profile.grid import (
     DEFAULT_BINS,
     DEFAULT_MAX_CATEGORIES,
@@ -115,10 +116,16 @@ class _ColumnScan:
     overflow: bool = False
     _sorted: NDArray[np.float64] | None = None
 
-    def add(self, batch: ColumnBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None) -> None:
+    def add(
+        self, batch: ColumnBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None
+    ) -> None:
         self.physicals.add(batch.physical)
         self.rows += len(batch)
-        if isinstance(batch, CodesBatch) and self.wants_numbers and batch.physical is not Physical.BOOL:
+        if (
+            isinstance(batch, CodesBatch)
+            and self.wants_numbers
+            and batch.physical is not Physical.BOOL
+        ):
             batch = codes_to_numbers(batch)[0]
         if isinstance(batch, NumericBatch):
             self._add_numbers(batch, chosen, keep)
@@ -162,15 +169,23 @@ class _ColumnScan:
             spaces = sum(n for name, n in self.counts.items() if " " in name.strip()) / total
             numeric = sum(n for name, n in self.counts.items() if _is_number(name)) / total
             return ColumnEvidence(
-                self.name, self.physical, self.rows, non_missing,
+                self.name,
+                self.physical,
+                self.rows,
+                non_missing,
                 None if self.overflow else len(self.counts),
-                mean_length=lengths, share_with_spaces=spaces, share_numeric_text=numeric,
+                mean_length=lengths,
+                share_with_spaces=spaces,
+                share_numeric_text=numeric,
             )
         finite = self.sorted_sample()
         if not len(finite):
             return ColumnEvidence(self.name, self.physical, self.rows, 0, 0)
         return ColumnEvidence(
-            self.name, self.physical, self.rows, len(finite),
+            self.name,
+            self.physical,
+            self.rows,
+            len(finite),
             int(np.count_nonzero(np.diff(finite))) + 1,
             minimum=float(finite[0]),
             maximum=float(finite[-1]),
@@ -233,7 +248,8 @@ def fit_reference(
     with _pool(options) as pool:
         for batch in source.batches():
             chosen, keep = reservoir.select(batch.rows)
-            list(pool.map(lambda n: scans[n].add(batch[n], chosen, keep), wanted))
+            scan_batch = partial(_scan_column, scans, batch, chosen, keep)
+            list(pool.map(scan_batch, wanted))
             rows += batch.rows
             if progress:
                 progress(batch.rows)
@@ -263,9 +279,7 @@ def fit_reference(
     return Reference(schema, profile)
 
 
-def _wants_numbers(
-    name: str, physical: Physical | None, fixed: dict[str, ColumnOverride]
-) -> bool:
+def _wants_numbers(name: str, physical: Physical | None, fixed: dict[str, ColumnOverride]) -> bool:
     override = fixed.get(name)
     if override is not None and override.kind is not None:
         return override.kind in NUMERIC_KINDS
@@ -304,9 +318,9 @@ def profile_batches(
     rows = 0
     with _pool(options) as pool:
         for batch in source.batches():
-            profiles = pool.map(lambda n: _profile_column(grids[n], batch, n), present)
+            profiles = pool.map(partial(_profile_column, grids, batch), present)
             for name, profile in zip(present, profiles, strict=True):
-                merged[name] = merged[name].merge(profile) if name in merged else profile  # type: ignore[arg-type]
+                merged[name] = merge_columns(merged[name], profile) if name in merged else profile
             rows += batch.rows
             if progress:
                 progress(batch.rows)
@@ -321,7 +335,18 @@ def profile_batches(
     return DatasetProfile(rows, merged, source.physical)
 
 
-def _profile_column(grid: Grid, batch: Batch, name: str) -> ColumnProfile:
+def _scan_column(
+    scans: dict[str, _ColumnScan],
+    batch: Batch,
+    chosen: NDArray[np.intp],
+    keep: NDArray[np.intp] | None,
+    name: str,
+) -> None:
+    scans[name].add(batch[name], chosen, keep)
+
+
+def _profile_column(grids: dict[str, Grid], batch: Batch, name: str) -> ColumnProfile:
+    grid = grids[name]
     column = batch[name]
     if isinstance(grid, NumericGrid):
         if isinstance(column, CodesBatch):

@@ -41,12 +41,17 @@ class DatasetProfile:
         physical = dict(self.physical)
         for name, kind in other.physical.items():
             mine = physical.get(name)
-            physical[name] = kind if mine in (None, kind, Physical.NULL) else (
-                mine if kind is Physical.NULL else Physical.MIXED
+            physical[name] = (
+                kind
+                if mine in (None, kind, Physical.NULL)
+                else (mine if kind is Physical.NULL else Physical.MIXED)
             )
         return DatasetProfile(
             self.row_count + other.row_count,
-            {name: _merge(profile, other.columns[name]) for name, profile in self.columns.items()},
+            {
+                name: merge_columns(profile, other.columns[name])
+                for name, profile in self.columns.items()
+            },
             physical,
         )
 
@@ -78,7 +83,7 @@ class DatasetProfile:
         return cls.from_dict(_unpack(blob, "dataset_profile"))
 
 
-def _merge(left: ColumnProfile, right: ColumnProfile) -> ColumnProfile:
+def merge_columns(left: ColumnProfile, right: ColumnProfile) -> ColumnProfile:
     if isinstance(left, NumericProfile) and isinstance(right, NumericProfile):
         return left.merge(right)
     if isinstance(left, CategoricalProfile) and isinstance(right, CategoricalProfile):

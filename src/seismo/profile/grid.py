@@ -52,9 +52,8 @@ class NumericGrid:
     def __post_init__(self) -> None:
         positions = np.searchsorted(self.edges, self.psi_edges)
         if len(self.psi_edges) and (
-            positions.max() >= len(self.edges) or not np.array_equal(
-                self.edges[positions], self.psi_edges
-            )
+            positions.max() >= len(self.edges)
+            or not np.array_equal(self.edges[positions], self.psi_edges)
         ):
             raise ValueError("psi_edges must be a subset of edges")
         object.__setattr__(self, "_psi_positions", positions)
@@ -163,7 +162,8 @@ class CategoricalGrid:
         """Grid bin of each given category (the other bin for those not on the grid)."""
         other = len(self.categories)
         return np.fromiter(
-            (self._index.get(name, other) for name in categories), dtype=np.intp,
+            (self._index.get(name, other) for name in categories),
+            dtype=np.intp,
             count=len(categories),
         )
 

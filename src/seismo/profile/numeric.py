@@ -31,7 +31,7 @@ class NumericProfile:
     >>> b = NumericProfile.from_batch(grid, np.array([3.0, 9.0, np.inf]))
     >>> both = a.merge(b)
     >>> both.count, both.nan_count, both.posinf_count, both.bin_counts.tolist()
-    (6, 1, 1, [1, 1, 1, 1])
+    (6, 1, 1, [0, 1, 1, 1, 1])
     >>> round(both.mean, 6), both.minimum, both.maximum
     (3.75, 1.0, 9.0)
     """
@@ -52,7 +52,17 @@ class NumericProfile:
     @classmethod
     def empty(cls, grid: NumericGrid) -> NumericProfile:
         return cls(
-            grid, 0, 0, 0, 0, 0, 0, math.nan, math.nan, math.nan, 0.0,
+            grid,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            math.nan,
+            math.nan,
+            math.nan,
+            0.0,
             np.zeros(grid.n_bins, dtype=np.int64),
         )
 

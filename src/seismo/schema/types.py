@@ -78,7 +78,8 @@ class Schema:
 
     Examples
     --------
-    >>> schema = Schema((ColumnSchema("age", Kind.NUMERIC), ColumnSchema("y", Kind.BOOLEAN, Role.TARGET)))
+    >>> age = ColumnSchema("age", Kind.NUMERIC)
+    >>> schema = Schema((age, ColumnSchema("y", Kind.BOOLEAN, Role.TARGET)))
     >>> schema["y"].role
     <Role.TARGET: 'target'>
     >>> [c.name for c in schema.with_role(Role.FEATURE)]

@@ -79,21 +79,33 @@ def validate(
         name = column.name
         if name not in current.physical:
             found.append(
-                Anomaly("missing_column", name, Level.ERROR,
-                        f"column {name!r} is in the reference but missing from the current data")
+                Anomaly(
+                    "missing_column",
+                    name,
+                    Level.ERROR,
+                    f"column {name!r} is in the reference but missing from the current data",
+                )
             )
             continue
         seen = current.physical[name]
         if _type_changed(column.physical, seen):
             found.append(
-                Anomaly("type_change", name, Level.ERROR,
-                        f"column {name!r} was {column.physical.value} in the reference and is "
-                        f"{seen.value} in the current data")
+                Anomaly(
+                    "type_change",
+                    name,
+                    Level.ERROR,
+                    f"column {name!r} was {column.physical.value} in the reference and is "
+                    f"{seen.value} in the current data",
+                )
             )
         elif seen is Physical.MIXED:
             found.append(
-                Anomaly("mixed_types", name, Level.WARNING,
-                        f"column {name!r} holds values of several types in the current data")
+                Anomaly(
+                    "mixed_types",
+                    name,
+                    Level.WARNING,
+                    f"column {name!r} holds values of several types in the current data",
+                )
             )
         ref_profile = reference.profile.columns.get(name)
         cur_profile = current.columns.get(name)
@@ -109,8 +121,12 @@ def validate(
     for name in current.physical:
         if name not in known:
             found.append(
-                Anomaly("new_column", name, Level.WARNING,
-                        f"column {name!r} is in the current data but not in the reference")
+                Anomaly(
+                    "new_column",
+                    name,
+                    Level.WARNING,
+                    f"column {name!r} is in the current data but not in the reference",
+                )
             )
     return tuple(sorted(found, key=lambda a: (-a.level.rank, a.check, a.column or "")))
 
@@ -132,15 +148,24 @@ def _missing_checks(
     found = []
     if reference.count and reference.missing_count == reference.count:
         found.append(
-            Anomaly("all_missing_reference", name, Level.WARNING,
-                    f"column {name!r} has no values in the reference, so it cannot be tested")
+            Anomaly(
+                "all_missing_reference",
+                name,
+                Level.WARNING,
+                f"column {name!r} has no values in the reference, so it cannot be tested",
+            )
         )
     if not current.count:
         return found
     if current.missing_count == current.count and reference.missing_count < reference.count:
         found.append(
-            Anomaly("all_missing", name, Level.ERROR,
-                    f"column {name!r} has no values in the current data", 1.0)
+            Anomaly(
+                "all_missing",
+                name,
+                Level.ERROR,
+                f"column {name!r} has no values in the current data",
+                1.0,
+            )
         )
         return found
     ref_share = reference.missing_count / reference.count if reference.count else 0.0
@@ -153,16 +178,25 @@ def _missing_checks(
         if test.pvalue < policy.alpha:
             level = Level.ERROR if rise >= policy.null_jump_error else Level.WARNING
             found.append(
-                Anomaly("null_rate_jump", name, level,
-                        f"column {name!r}: missing share rose from {ref_share:.1%} to "
-                        f"{cur_share:.1%}", cur_share)
+                Anomaly(
+                    "null_rate_jump",
+                    name,
+                    level,
+                    f"column {name!r}: missing share rose from {ref_share:.1%} to {cur_share:.1%}",
+                    cur_share,
+                )
             )
     if isinstance(current, NumericProfile) and current.invalid_count:
         share = current.invalid_count / current.count
         found.append(
-            Anomaly("invalid_numbers", name, Level.WARNING,
-                    f"column {name!r}: {current.invalid_count} value(s) ({share:.2%}) are text "
-                    "that is not a number", share)
+            Anomaly(
+                "invalid_numbers",
+                name,
+                Level.WARNING,
+                f"column {name!r}: {current.invalid_count} value(s) ({share:.2%}) are text "
+                "that is not a number",
+                share,
+            )
         )
     return found
 
@@ -178,9 +212,14 @@ def _numeric_checks(
     infinite = current.posinf_count + current.neginf_count
     if infinite and not (reference.posinf_count + reference.neginf_count):
         found.append(
-            Anomaly("infinite_values", name, Level.WARNING,
-                    f"column {name!r}: {infinite} infinite value(s) in the current data, none in "
-                    "the reference", infinite / current.count)
+            Anomaly(
+                "infinite_values",
+                name,
+                Level.WARNING,
+                f"column {name!r}: {infinite} infinite value(s) in the current data, none in "
+                "the reference",
+                infinite / current.count,
+            )
         )
     if reference.finite_count and current.finite_count and kind is not Kind.DATETIME:
         below, above = current.grid.out_of_range(current.bin_counts)
@@ -194,20 +233,33 @@ def _numeric_checks(
             if pvalue < policy.alpha:
                 level = Level.ERROR if share >= policy.error_share else Level.WARNING
                 found.append(
-                    Anomaly("out_of_range", name, level,
-                            f"column {name!r}: {share:.2%} of values lie outside the reference "
-                            f"range [{reference.minimum:g}, {reference.maximum:g}] "
-                            f"({below} below, {above} above)", share)
+                    Anomaly(
+                        "out_of_range",
+                        name,
+                        level,
+                        f"column {name!r}: {share:.2%} of values lie outside the reference "
+                        f"range [{reference.minimum:g}, {reference.maximum:g}] "
+                        f"({below} below, {above} above)",
+                        share,
+                    )
                 )
         if reference.minimum == reference.maximum:
             found.append(
-                Anomaly("constant_reference", name, Level.INFO,
-                        f"column {name!r} is constant in the reference ({reference.minimum:g})")
+                Anomaly(
+                    "constant_reference",
+                    name,
+                    Level.INFO,
+                    f"column {name!r} is constant in the reference ({reference.minimum:g})",
+                )
             )
         elif current.finite_count > 1 and current.minimum == current.maximum:
             found.append(
-                Anomaly("constant_column", name, Level.WARNING,
-                        f"column {name!r} is constant in the current data ({current.minimum:g})")
+                Anomaly(
+                    "constant_column",
+                    name,
+                    Level.WARNING,
+                    f"column {name!r} is constant in the current data ({current.minimum:g})",
+                )
             )
     return found
 
@@ -215,29 +267,43 @@ def _numeric_checks(
 def _categorical_checks(
     name: str, kind: Kind, reference: CategoricalProfile, current: CategoricalProfile
 ) -> list[Anomaly]:
-    found = []
+    found: list[Anomaly] = []
     if kind in (Kind.TEXT, Kind.ID) or not current.valid_count:
         return found
     if reference.grid.complete and current.other_count:
         share = current.other_count / current.valid_count
-        examples = ", ".join(repr(v) for v, _ in sorted(
-            current.off_grid.items(), key=lambda item: -item[1])[:5])
+        examples = ", ".join(
+            repr(v) for v, _ in sorted(current.off_grid.items(), key=lambda item: -item[1])[:5]
+        )
         level = Level.ERROR if share >= 0.1 else Level.WARNING
         found.append(
-            Anomaly("unseen_categories", name, level,
-                    f"column {name!r}: {current.other_count} value(s) ({share:.2%}) are "
-                    f"categories the reference never had, e.g. {examples}", share)
+            Anomaly(
+                "unseen_categories",
+                name,
+                level,
+                f"column {name!r}: {current.other_count} value(s) ({share:.2%}) are "
+                f"categories the reference never had, e.g. {examples}",
+                share,
+            )
         )
     ref_distinct = int(np.count_nonzero(reference.bin_counts))
     cur_distinct = int(np.count_nonzero(current.bin_counts[:-1])) + len(current.off_grid)
     if ref_distinct == 1 and reference.other_count == 0:
         found.append(
-            Anomaly("constant_reference", name, Level.INFO,
-                    f"column {name!r} has a single value in the reference")
+            Anomaly(
+                "constant_reference",
+                name,
+                Level.INFO,
+                f"column {name!r} has a single value in the reference",
+            )
         )
     elif cur_distinct == 1 and current.valid_count > 1 and ref_distinct > 1:
         found.append(
-            Anomaly("constant_column", name, Level.WARNING,
-                    f"column {name!r} has a single value in the current data")
+            Anomaly(
+                "constant_column",
+                name,
+                Level.WARNING,
+                f"column {name!r} has a single value in the current data",
+            )
         )
     return found

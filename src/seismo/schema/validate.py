@@ -157,6 +157,18 @@ def _missing_checks(
         )
     if not current.count:
         return found
+    if isinstance(current, NumericProfile) and current.invalid_count:
+        share = current.invalid_count / current.count
+        found.append(
+            Anomaly(
+                "invalid_numbers",
+                name,
+                Level.WARNING,
+                f"column {name!r}: {current.invalid_count} value(s) ({share:.2%}) are text "
+                "that is not a number",
+                share,
+            )
+        )
     if current.missing_count == current.count and reference.missing_count < reference.count:
         found.append(
             Anomaly(
@@ -186,18 +198,6 @@ def _missing_checks(
                     cur_share,
                 )
             )
-    if isinstance(current, NumericProfile) and current.invalid_count:
-        share = current.invalid_count / current.count
-        found.append(
-            Anomaly(
-                "invalid_numbers",
-                name,
-                Level.WARNING,
-                f"column {name!r}: {current.invalid_count} value(s) ({share:.2%}) are text "
-                "that is not a number",
-                share,
-            )
-        )
     return found
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from seismo.errors import InputError
 from seismo.profile.batch import CodesBatch, ColumnBatch, NumericBatch
 from seismo.schema.types import Physical
 
 _SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+# Text that can only be an ISO 8601 date or timestamp starts like this; anything else is invalid
+# without trying a cast (see ``text_to_batch``).
+_ISO_DATE_START = r"^\s*[+-]?\d{4}-\d{2}-\d{2}"
 
 
 def physical_of(arrow_type: pa.DataType) -> Physical:
@@ -20,7 +25,11 @@ def physical_of(arrow_type: pa.DataType) -> Physical:
         return Physical.BOOL
     if pa.types.is_integer(arrow_type):
         return Physical.INT
-    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
+    if (
+        pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+        or pa.types.is_duration(arrow_type)
+    ):
         return Physical.FLOAT
     if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
         return Physical.DATETIME
@@ -35,31 +44,48 @@ def _single(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     return array
 
 
+def _seconds(array: pa.Array) -> NDArray[np.float64]:
+    """Timestamps, dates and durations as float seconds (NaN where null)."""
+    if pa.types.is_date(array.type):
+        array = pc.cast(array, pa.timestamp("s"))
+    if pa.types.is_timestamp(array.type) and array.type.tz is not None:
+        array = array.cast(pa.timestamp(array.type.unit))
+    unit = array.type.unit
+    counts = pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False)
+    seconds = np.asarray(counts, dtype=np.float64)  # nulls arrive as NaN
+    seconds *= _SECONDS_PER_UNIT[unit]
+    return seconds
+
+
 def arrow_to_batch(name: str, array: pa.Array | pa.ChunkedArray) -> ColumnBatch:
     """Convert one Arrow column; numeric data without nulls is not copied."""
     array = _single(array)
     arrow_type = array.type
     physical = physical_of(arrow_type)
+    if pa.types.is_duration(arrow_type):
+        return NumericBatch(_seconds(array), array.null_count, physical)
     if physical in (Physical.INT, Physical.FLOAT):
         if not pa.types.is_float64(arrow_type):
             array = pc.cast(array, pa.float64())
         values = array.to_numpy(zero_copy_only=False)
         return NumericBatch(np.asarray(values, dtype=np.float64), array.null_count, physical)
     if physical is Physical.DATETIME:
-        if pa.types.is_date(arrow_type):
-            array = pc.cast(array, pa.timestamp("s"))
-        unit = array.type.unit
-        if array.type.tz is not None:
-            array = array.cast(pa.timestamp(unit))
-        seconds = pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
-        seconds *= _SECONDS_PER_UNIT[unit]
-        return NumericBatch(seconds, array.null_count, physical)
+        return NumericBatch(_seconds(array), array.null_count, physical)
     if physical is Physical.NULL:
         return NumericBatch(np.full(len(array), np.nan), len(array), physical)
     if physical is Physical.BOOL:
         codes = pc.fill_null(pc.cast(array, pa.int32()), -1).to_numpy(zero_copy_only=False)
         return CodesBatch(codes.astype(np.int32), ("false", "true"), physical)
     return _encode_strings(name, array, physical)
+
+
+def _indices(array: pa.DictionaryArray) -> NDArray[np.int32]:
+    """Dictionary indices as int32 with -1 for null (indices may be unsigned, e.g. polars)."""
+    indices = array.indices
+    if not pa.types.is_int32(indices.type):
+        indices = pc.cast(indices, pa.int32())
+    filled = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
+    return np.asarray(filled, dtype=np.int32)
 
 
 def _encode_strings(name: str, array: pa.Array, physical: Physical) -> CodesBatch:
@@ -80,6 +106,70 @@ def _encode_strings(name: str, array: pa.Array, physical: Physical) -> CodesBatc
     dictionary = array.dictionary
     if not pa.types.is_string(dictionary.type):
         dictionary = pc.cast(dictionary, pa.string())
-    codes = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
     categories = tuple(str(value) for value in dictionary.to_pylist())
-    return CodesBatch(codes, categories, physical)
+    return CodesBatch(_indices(array), categories, physical)
+
+
+def text_to_batch(name: str, array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> ColumnBatch:
+    """Text read in place of a ``target`` column (a CSV column that turned out to hold text).
+
+    Values that convert keep their meaning: datetimes become seconds and booleans the
+    categories ``false``/``true``. The others are counted as invalid (datetimes, like numbers
+    that are text) or kept as text categories (booleans). The batch is ``mixed``.
+    """
+    array = _single(array)
+    if not pa.types.is_dictionary(array.type):
+        array = pc.dictionary_encode(array)
+    dictionary = array.dictionary
+    codes = _indices(array)
+    if pa.types.is_boolean(target):
+        converted, bad = _cast_each(dictionary, target)
+        texts = dictionary.to_pylist()
+        labels = [
+            str(text) if failed else ("true" if value else "false")
+            for text, value, failed in zip(texts, converted.to_pylist(), bad.tolist(), strict=True)
+        ]
+        unique = list(dict.fromkeys(labels))
+        position = {label: i for i, label in enumerate(unique)}
+        remap = np.array([position[label] for label in labels] + [-1], dtype=np.int32)
+        return CodesBatch(remap[codes], tuple(unique), Physical.MIXED)
+    if not (pa.types.is_timestamp(target) or pa.types.is_date(target)):
+        raise ValueError(f"text_to_batch: unsupported target type {target}")
+    looks_like_date = pc.fill_null(pc.match_substring_regex(dictionary, _ISO_DATE_START), False)
+    candidates = np.flatnonzero(looks_like_date.to_numpy(zero_copy_only=False))
+    seconds = np.full(len(dictionary) + 1, np.nan)  # the last slot is for code -1 (null)
+    bad = np.ones(len(dictionary) + 1, dtype=bool)
+    bad[-1] = False
+    if len(candidates):
+        converted, failed = _cast_each(dictionary.take(pa.array(candidates)), target)
+        seconds[candidates] = _seconds(converted)
+        bad[candidates] = failed
+    invalid = int(np.count_nonzero(bad[codes]))
+    nulls = int(np.count_nonzero(codes < 0))
+    return NumericBatch(seconds[codes], nulls, Physical.MIXED, invalid)
+
+
+def _cast_each(values: pa.Array, target: pa.DataType) -> tuple[pa.Array, NDArray[np.bool_]]:
+    """Cast what casts; values that do not become null and are flagged in the returned mask.
+
+    Halves the array until the casts succeed, so k bad values among n cost O(k log n) casts.
+    """
+    failed = np.zeros(len(values), dtype=bool)
+    pieces: list[pa.Array] = []
+
+    def visit(start: int, stop: int) -> None:
+        try:
+            pieces.append(pc.cast(values.slice(start, stop - start), target))
+            return
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if stop - start == 1:
+                failed[start] = True
+                pieces.append(pa.nulls(1, target))
+                return
+        middle = (start + stop) // 2
+        visit(start, middle)
+        visit(middle, stop)
+
+    if len(values):
+        visit(0, len(values))
+    return (pa.concat_arrays(pieces) if pieces else pa.array([], target)), failed

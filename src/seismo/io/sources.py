@@ -19,27 +19,39 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from seismo.errors import InputError
-from seismo.io.arrow import arrow_to_batch, physical_of
+from seismo.io.arrow import arrow_to_batch, physical_of, text_to_batch
 from seismo.profile.batch import CodesBatch, ColumnBatch, NumericBatch
 from seismo.schema.types import Physical
 
 DEFAULT_BATCH_ROWS = 262_144
+PARQUET_BUFFER_BYTES = 1 << 20
 
 
 class Batch(Mapping[str, ColumnBatch]):
     """One batch of rows; columns are converted to numpy only when asked for."""
 
     def __init__(
-        self, names: tuple[str, ...], rows: int, convert: Callable[[str], ColumnBatch]
+        self,
+        names: tuple[str, ...],
+        rows: int,
+        convert: Callable[[str], ColumnBatch],
+        where: str = "data",
     ) -> None:
         self._names = names
         self._convert = convert
+        self._where = where
         self.rows = rows
 
     def __getitem__(self, name: str) -> ColumnBatch:
         if name not in self._names:
             raise KeyError(name)
-        return self._convert(name)
+        try:
+            return self._convert(name)
+        except InputError as error:
+            message = str(error)
+            if message.startswith(f"{self._where}:"):
+                raise
+            raise InputError(f"{self._where}: {message}") from error
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -72,12 +84,16 @@ def _check_names(names: list[Any], where: str) -> tuple[str, ...]:
 
 
 class ArrowSource:
-    """A pyarrow Table (also what polars frames and mappings of arrays become)."""
+    """A pyarrow Table (also what polars frames and mappings of arrays become).
 
-    def __init__(self, table: pa.Table, name: str) -> None:
+    ``mixed`` names string columns that hold the text of values of several Python types.
+    """
+
+    def __init__(self, table: pa.Table, name: str, mixed: frozenset[str] = frozenset()) -> None:
         self.name = name
         self._table = table
         self._columns = _check_names(table.column_names, name)
+        self._mixed = mixed
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -86,7 +102,7 @@ class ArrowSource:
     @property
     def physical(self) -> dict[str, Physical]:
         return {
-            name: physical_of(field.type)
+            name: Physical.MIXED if name in self._mixed else physical_of(field.type)
             for name, field in zip(self._columns, self._table.schema, strict=True)
         }
 
@@ -94,12 +110,14 @@ class ArrowSource:
     def total_rows(self) -> int:
         return int(self._table.num_rows)
 
+    def _convert(self, name: str) -> ColumnBatch:
+        batch = arrow_to_batch(name, self._table.column(self._columns.index(name)))
+        if name in self._mixed and isinstance(batch, CodesBatch):
+            return CodesBatch(batch.codes, batch.categories, Physical.MIXED)
+        return batch
+
     def batches(self) -> Iterator[Batch]:
-        table = self._table
-        index = {name: i for i, name in enumerate(self._columns)}
-        yield Batch(
-            self._columns, table.num_rows, lambda n: arrow_to_batch(n, table.column(index[n]))
-        )
+        yield Batch(self._columns, self._table.num_rows, self._convert, self.name)
 
 
 class PandasSource:
@@ -143,42 +161,57 @@ class PandasSource:
             return physical_of(pa.array(series.head(1000), from_pandas=True).type)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return Physical.MIXED
+        except pa.ArrowNotImplementedError:
+            return Physical.STRING  # e.g. complex numbers: converting says what is wrong
 
     def _convert(self, name: str) -> ColumnBatch:
         series = self._frame.iloc[:, self._columns.index(name)]
         kind = series.dtype.kind
         if kind in "fiu" and not hasattr(series.dtype, "na_value"):
             values = series.to_numpy(dtype=np.float64, copy=False)
-            return NumericBatch(values, 0, Physical.FLOAT if kind == "f" else Physical.INT)
+            # pandas (and Arrow's from_pandas) treat NaN in a float column as missing.
+            nulls = int(np.count_nonzero(np.isnan(values))) if kind == "f" else 0
+            return NumericBatch(values, nulls, Physical.FLOAT if kind == "f" else Physical.INT)
         try:
             return arrow_to_batch(name, pa.array(series, from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return _mixed_to_codes(series.to_numpy(dtype=object))
+            # Values of several Python types (the first rows may not have shown it).
+            self.physical[name] = Physical.MIXED
+            return _mixed_to_codes(series.to_numpy(dtype=object), series.isna().to_numpy())
+        except pa.ArrowNotImplementedError as error:
+            raise InputError(
+                f"column {name!r} has dtype {series.dtype}, which seismo cannot profile; drop it "
+                "or give it the role 'ignore' in the schema"
+            ) from error
 
     def batches(self) -> Iterator[Batch]:
-        yield Batch(self._columns, len(self._frame), self._convert)
+        yield Batch(self._columns, len(self._frame), self._convert, self.name)
 
 
-def _mixed_to_codes(values: Any) -> CodesBatch:
+def _mixed_text(values: Any, missing: Any) -> list[str | None]:
+    return [None if gone else str(value) for value, gone in zip(values, missing, strict=True)]
+
+
+def _mixed_to_codes(values: Any, missing: Any) -> CodesBatch:
     """Values of several Python types in one column: each becomes its text."""
-    text = [
-        None if value is None or (isinstance(value, float) and value != value) else str(value)
-        for value in values
-    ]
-    encoded = pa.array(text, type=pa.string()).dictionary_encode()
+    encoded = pa.array(_mixed_text(values, missing), type=pa.string()).dictionary_encode()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
     return CodesBatch(codes, tuple(encoded.dictionary.to_pylist()), Physical.MIXED)
 
 
 class ParquetSource:
-    """A Parquet file read in row batches."""
+    """A Parquet file read in row batches of at most ``batch_rows`` rows.
+
+    Memory does not grow with the file: row groups are read a few at a time (about
+    ``batch_rows`` rows), and column chunks are streamed page by page, not pre-buffered.
+    """
 
     def __init__(self, path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
         self.name = str(path)
         self._path = path
         self._batch_rows = batch_rows
         try:
-            self._file = pq.ParquetFile(path)
+            self._file = pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"{path}: not a readable Parquet file ({error})") from error
         schema = self._file.schema_arrow
@@ -197,58 +230,119 @@ class ParquetSource:
     def total_rows(self) -> int:
         return int(self._file.metadata.num_rows)
 
+    def _row_group_runs(self) -> Iterator[list[int]]:
+        """Consecutive row groups holding about ``batch_rows`` rows together."""
+        metadata = self._file.metadata
+        run: list[int] = []
+        rows = 0
+        for group in range(metadata.num_row_groups):
+            run.append(group)
+            rows += metadata.row_group(group).num_rows
+            if rows >= self._batch_rows:
+                yield run
+                run, rows = [], 0
+        if run:
+            yield run
+
     def batches(self) -> Iterator[Batch]:
-        for record_batch in self._file.iter_batches(batch_size=self._batch_rows):
-            yield _record_batch(record_batch, self._columns)
+        done = 0
+        try:
+            for run in self._row_group_runs():
+                # Decoding columns on Arrow's threads keeps more memory than it saves time.
+                for record_batch in self._file.iter_batches(
+                    batch_size=self._batch_rows, row_groups=run, use_threads=False
+                ):
+                    done += record_batch.num_rows
+                    yield _record_batch(record_batch, self._columns, self.name)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
+            raise InputError(f"{self._path}: cannot read past row {done:,}: {error}") from error
 
 
-def _record_batch(record_batch: pa.RecordBatch, names: tuple[str, ...]) -> Batch:
+def _record_batch(
+    record_batch: pa.RecordBatch,
+    names: tuple[str, ...],
+    where: str,
+    convert: Callable[[str, pa.Array], ColumnBatch] = arrow_to_batch,
+) -> Batch:
     index = {name: i for i, name in enumerate(names)}
     return Batch(
         names,
         record_batch.num_rows,
-        lambda n: arrow_to_batch(n, record_batch.column(index[n])),
+        lambda n: convert(n, record_batch.column(index[n])),
+        where,
     )
 
 
 _CSV_COLUMN_ERROR = re.compile(r"In CSV column #(\d+)")
+_PARSED_BACK = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_boolean)
 
 
 class CsvSource:
     """A CSV file read in blocks with Arrow's streaming reader.
 
-    Column types are inferred from the first block. When a later block holds a value that does
-    not fit (text in a column that looked numeric), reading resumes at that block with the column
-    read as text, so no row is lost; numeric profiling then counts the text as invalid numbers.
+    Column types are inferred from the first block (a column empty there is inferred from the
+    first block that has values). When a later block holds a value that does not fit, reading
+    resumes at that block with the column widened, so no row is lost: integers become floats,
+    and anything else becomes text (the column is then ``mixed``). Numeric profiling counts
+    text that is not a number as invalid; a datetime column keeps its parseable values and
+    counts the rest as invalid; a boolean column keeps ``false``/``true`` and the other texts
+    as categories. Quoted values may span lines.
     """
 
-    def __init__(self, path: Path, block_bytes: int = 16 << 20) -> None:
+    def __init__(self, path: Path, block_bytes: int = 16 << 20, delimiter: str = ",") -> None:
         self.name = str(path)
         self._path = path
         self._block_bytes = block_bytes
-        self._text_columns: set[str] = set()
-        reader = self._open(skip_rows=0)
+        self._delimiter = delimiter
+        # The type each column is read as; a null type is left to inference.
+        self._declared: dict[str, pa.DataType] = {}
+        # Columns re-read as text whose values are parsed back to their first type.
+        self._parse_back: dict[str, pa.DataType] = {}
+        try:
+            reader = self._open(skip_rows=0)
+        except pa.ArrowInvalid as error:
+            raise InputError(f"{path}: not a readable CSV file ({error})") from error
         schema = reader.schema
-        self._columns = _check_names(schema.names, self.name)
-        self._types = {name: physical_of(schema.field(name).type) for name in self._columns}
         reader.close()
+        self._columns = _check_names(schema.names, self.name)
+        self._declared = {name: schema.field(name).type for name in self._columns}
+        self._types = {name: physical_of(self._declared[name]) for name in self._columns}
 
     def _open(self, skip_rows: int) -> pa_csv.CSVStreamingReader:
+        """Open at a row; a conversion error of the first block is raised as ArrowInvalid."""
         read_options = pa_csv.ReadOptions(
             block_size=self._block_bytes, skip_rows_after_names=skip_rows
         )
+        parse_options = pa_csv.ParseOptions(delimiter=self._delimiter, newlines_in_values=True)
         convert_options = pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in self._text_columns},
+            column_types={
+                name: kind for name, kind in self._declared.items() if not pa.types.is_null(kind)
+            },
             strings_can_be_null=True,
         )
         try:
-            return pa_csv.open_csv(
-                self._path, read_options=read_options, convert_options=convert_options
+            reader = pa_csv.open_csv(
+                self._path,
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
             )
         except pa.ArrowInvalid as error:
+            if _CSV_COLUMN_ERROR.search(str(error)) and self._declared:
+                raise
             if "Empty CSV file" in str(error):
-                raise InputError(f"{self._path}: the file is empty; expected a header row") from None
+                raise InputError(
+                    f"{self._path}: the file is empty; expected a header row"
+                ) from None
             raise InputError(f"{self._path}: not a readable CSV file ({error})") from error
+        except OSError as error:
+            raise InputError(f"{self._path}: cannot read the file ({error})") from error
+        if self._declared:
+            for name, field in zip(self._columns, reader.schema, strict=True):
+                if pa.types.is_null(self._declared[name]) and not pa.types.is_null(field.type):
+                    self._declared[name] = field.type
+                    self._types[name] = physical_of(field.type)
+        return reader
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -262,24 +356,48 @@ class CsvSource:
     def total_rows(self) -> int | None:
         return None
 
+    def _widen(self, error: pa.ArrowInvalid, done: int) -> None:
+        """Read the column a conversion error names as a wider type from now on."""
+        match = _CSV_COLUMN_ERROR.search(str(error))
+        if match is None:
+            raise InputError(f"{self._path}: cannot read past row {done:,}: {error}") from error
+        name = self._columns[int(match.group(1))]
+        declared = self._declared[name]
+        if pa.types.is_integer(declared):
+            self._declared[name] = pa.float64()
+            self._types[name] = Physical.FLOAT
+            return
+        if pa.types.is_string(declared) or pa.types.is_large_string(declared):
+            raise InputError(f"{self._path}: column {name!r}: {error}") from error
+        if any(check(declared) for check in _PARSED_BACK):
+            self._parse_back[name] = declared
+        self._declared[name] = pa.string()
+        self._types[name] = Physical.MIXED
+
+    def _convert(self, name: str, array: pa.Array) -> ColumnBatch:
+        target = self._parse_back.get(name)
+        if target is not None and physical_of(array.type) is Physical.STRING:
+            return text_to_batch(name, array, target)
+        batch = arrow_to_batch(name, array)
+        if self._types[name] is Physical.MIXED and isinstance(batch, CodesBatch):
+            return CodesBatch(batch.codes, batch.categories, Physical.MIXED)
+        return batch
+
     def batches(self) -> Iterator[Batch]:
         done = 0
         while True:
-            reader = self._open(skip_rows=done)
+            try:
+                reader = self._open(skip_rows=done)
+            except pa.ArrowInvalid as error:
+                self._widen(error, done)
+                continue
             try:
                 for record_batch in reader:
                     done += record_batch.num_rows
-                    yield _record_batch(record_batch, self._columns)
+                    yield _record_batch(record_batch, self._columns, self.name, self._convert)
                 return
             except pa.ArrowInvalid as error:
-                match = _CSV_COLUMN_ERROR.search(str(error))
-                if match is None:
-                    raise InputError(f"{self._path}: cannot read row {done + 1}+: {error}") from error
-                column = self._columns[int(match.group(1))]
-                if column in self._text_columns:
-                    raise InputError(f"{self._path}: column {column!r}: {error}") from error
-                self._text_columns.add(column)
-                self._types[column] = Physical.MIXED
+                self._widen(error, done)
             finally:
                 reader.close()
 
@@ -298,25 +416,76 @@ def open_source(data: Any, name: str) -> Source:
     if isinstance(data, pa.Table):
         return ArrowSource(data, name)
     if isinstance(data, Mapping):
-        try:
-            return ArrowSource(pa.table({str(k): _as_arrow(v) for k, v in data.items()}), name)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as error:
-            raise InputError(f"{name}: cannot read the mapping of columns: {error}") from error
+        return _mapping_source(data, name)
     raise InputError(
         f"{name}: expected a pandas, polars or pyarrow table, a mapping of column arrays, or a "
         f"path to a CSV or Parquet file; got {type(data).__name__}"
     )
 
 
-def _as_arrow(values: Any) -> pa.Array:
-    array = np.asarray(values)
-    if array.dtype.kind == "O":
-        return pa.array(array.tolist())
-    return pa.array(array)
+def _mapping_source(data: Mapping[Any, Any], name: str) -> ArrowSource:
+    """Columns from arrays or lists; NaN counts as missing, as in pandas and Arrow."""
+    arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
+    mixed: set[str] = set()
+    for key, values in data.items():
+        column = str(key)
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            arrays[column] = values
+            continue
+        array = np.asarray(values)
+        if array.ndim != 1:
+            raise InputError(
+                f"{name}: column {column!r} is not one-dimensional (shape {array.shape})"
+            )
+        try:
+            if array.dtype.kind == "O":
+                arrays[column] = pa.array(array.tolist(), from_pandas=True)
+            else:
+                arrays[column] = pa.array(array, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            missing = [
+                value is None or (isinstance(value, float) and value != value)
+                for value in array.tolist()
+            ]
+            arrays[column] = pa.array(_mixed_text(array.tolist(), missing), type=pa.string())
+            mixed.add(column)
+        except pa.ArrowNotImplementedError as error:
+            raise InputError(
+                f"{name}: column {column!r} has dtype {array.dtype}, which seismo cannot profile"
+            ) from error
+    lengths = {column: len(array) for column, array in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"{name}: the columns have different lengths {lengths}")
+    return ArrowSource(pa.table(arrays), name, frozenset(mixed))
 
 
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
-_CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+_CSV_SUFFIXES = {".csv", ".tsv", ".tab", ".txt"}
+_TAB_SUFFIXES = {".tsv", ".tab"}
+_COMPRESSED_SUFFIXES = {".gz", ".bz2"}
+_OTHER_FORMATS = {
+    ".xlsx": "Excel",
+    ".xlsm": "Excel",
+    ".xls": "Excel",
+    ".ods": "OpenDocument spreadsheet",
+    ".json": "JSON",
+    ".jsonl": "JSON lines",
+    ".ndjson": "JSON lines",
+    ".xml": "XML",
+    ".feather": "Feather",
+    ".arrow": "Arrow IPC",
+    ".ipc": "Arrow IPC",
+    ".orc": "ORC",
+    ".avro": "Avro",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".h5": "HDF5",
+    ".hdf5": "HDF5",
+    ".zip": "ZIP",
+    ".sav": "SPSS",
+    ".dta": "Stata",
+    ".sas7bdat": "SAS",
+}
 
 
 def _open_file(path: Path) -> Source:
@@ -324,17 +493,27 @@ def _open_file(path: Path) -> Source:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory; give a CSV or Parquet file")
-    if path.stat().st_size == 0:
+    other = _OTHER_FORMATS.get(path.suffix.lower())
+    if other is not None:
+        raise InputError(
+            f"{path}: {other} files are not supported; save the data as CSV or Parquet"
+        )
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the file ({error.strerror or error})") from error
+    if size == 0:
         raise InputError(f"{path}: the file is empty; expected CSV or Parquet data")
-    with path.open("rb") as handle:
-        head = handle.read(4096)
     suffixes = {suffix.lower() for suffix in path.suffixes}
     if head[:4] == b"PAR1" or suffixes & _PARQUET_SUFFIXES:
         return ParquetSource(path)
-    if suffixes & _CSV_SUFFIXES or suffixes & {".gz", ".bz2"} or _looks_like_text(head):
-        if not _looks_like_text(head) and not suffixes & {".gz", ".bz2"}:
-            raise InputError(f"{path}: not CSV text (binary data); give a CSV or Parquet file")
-        return CsvSource(path)
+    if suffixes & _COMPRESSED_SUFFIXES or _looks_like_text(head):
+        delimiter = "\t" if suffixes & _TAB_SUFFIXES else ","
+        return CsvSource(path, delimiter=delimiter)
+    if suffixes & _CSV_SUFFIXES:
+        raise InputError(f"{path}: not CSV text (binary data); give a CSV or Parquet file")
     raise InputError(f"{path}: neither CSV nor Parquet; give a .csv or .parquet file")
 
 

@@ -47,8 +47,6 @@ _LOW_QUANTILE = 0.005
 _HIGH_QUANTILE = 0.995
 _CURRENT_LOW_QUANTILE = 0.01
 _CURRENT_HIGH_QUANTILE = 0.99
-#: How far (in reference robust spans) the range may widen on each side to take in the current.
-_MAX_WIDENING = 1.0
 
 _DAY = 86400.0
 _TIME_STEPS = (
@@ -155,9 +153,11 @@ def nice_step(raw: float, *, time: bool = False) -> float:
 def display_range(reference: NumericProfile, current: NumericProfile) -> tuple[float, float]:
     """Robust value range of a numeric chart.
 
-    The reference's 0.5%-99.5% quantile range, widened to take in the current's 1%-99% range,
-    but by at most one reference range on each side (the rest shows as under/over bars). Falls
-    back to the overall minimum and maximum when the quantiles coincide.
+    The reference's 0.5%-99.5% quantile range, widened to take in the current's 1%-99% range
+    but never beyond the reference minimum and maximum: the current is counted on the
+    reference grid, so where its values lie outside the reference range is unknown (they show
+    as under/over bars). Falls back to the reference minimum and maximum when the quantiles
+    coincide.
 
     Examples
     --------
@@ -165,29 +165,24 @@ def display_range(reference: NumericProfile, current: NumericProfile) -> tuple[f
     >>> values = np.arange(1000.0)
     >>> grid = NumericGrid.from_sorted(values, bins=100)
     >>> reference = NumericProfile.from_batch(grid, values)
-    >>> current = NumericProfile.from_batch(grid, values + 300.0)
-    >>> [round(x, 1) for x in display_range(reference, current)]
-    [4.0, 1289.0]
+    >>> [round(x, 1) for x in display_range(reference, reference)]
+    [4.0, 994.0]
+    >>> shifted = NumericProfile.from_batch(grid, values + 300.0)
+    >>> [round(x, 1) for x in display_range(reference, shifted)]
+    [4.0, 999.0]
     """
-    finite = [p for p in (reference, current) if p.finite_count]
-    if not finite:
+    if not reference.finite_count:
         return math.nan, math.nan
-    low_all = min(p.minimum for p in finite)
-    high_all = max(p.maximum for p in finite)
-    if reference.finite_count:
-        low, high = (float(x) for x in reference.quantiles(np.array([_LOW_QUANTILE, _HIGH_QUANTILE])))
-    else:
-        low, high = low_all, high_all
-    if current.finite_count and reference.finite_count:
-        cur_low, cur_high = (
-            float(x)
-            for x in current.quantiles(np.array([_CURRENT_LOW_QUANTILE, _CURRENT_HIGH_QUANTILE]))
-        )
-        span = (high - low) if high > low else (high_all - low_all)
-        low = min(low, max(cur_low, low - _MAX_WIDENING * span))
-        high = max(high, min(cur_high, high + _MAX_WIDENING * span))
+    ref_min, ref_max = reference.minimum, reference.maximum
+    quantiles = np.array([_LOW_QUANTILE, _HIGH_QUANTILE])
+    low, high = (float(x) for x in reference.quantiles(quantiles))
+    if current.finite_count:
+        quantiles = np.array([_CURRENT_LOW_QUANTILE, _CURRENT_HIGH_QUANTILE])
+        cur_low, cur_high = (float(x) for x in current.quantiles(quantiles))
+        low = max(min(low, cur_low), ref_min)
+        high = min(max(high, cur_high), ref_max)
     if not high > low:
-        low, high = low_all, high_all
+        low, high = ref_min, ref_max
     if not high > low:
         half = max(abs(low) * 0.05, 0.5)
         low, high = low - half, high + half
@@ -206,7 +201,7 @@ def numeric_histogram(
     The bin width is a nice number (see :func:`nice_step`) covering :func:`display_range`.
     Shares come from differences of ``cdf_at`` at the display edges; for integer data the
     differences are taken at whole numbers (where the grid CDF is exact) and each bar covers
-    whole numbers. ``None`` when neither profile has a finite value.
+    whole numbers. ``None`` when the reference has no finite value (there is no grid).
 
     Parameters
     ----------
@@ -226,15 +221,18 @@ def numeric_histogram(
     >>> current = NumericProfile.from_batch(grid, values + 2.0)
     >>> hist = numeric_histogram(reference, current, bins=6)
     >>> hist.edges.tolist()
-    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
     >>> np.round(hist.reference, 3).tolist()
-    [0.2, 0.2, 0.2, 0.2, 0.2, 0.0]
+    [0.2, 0.2, 0.2, 0.2, 0.2]
     >>> np.round(hist.current, 3).tolist()
-    [0.0, 0.2, 0.2, 0.2, 0.2, 0.2]
-    >>> hist.current_over, [round(total, 6) for total in hist.totals()]
-    (0.0, [1.0, 1.0])
+    [0.001, 0.2, 0.2, 0.2, 0.2]
+
+    The current's values above the reference maximum (10) are in the over bar:
+
+    >>> round(hist.current_over, 3), [round(total, 6) for total in hist.totals()]
+    (0.2, [1.0, 1.0])
     """
-    if not (reference.finite_count or current.finite_count):
+    if not reference.finite_count or len(reference.grid.edges) == 0:
         return None
     low, high = display_range(reference, current)
     width = nice_step((high - low) / max(bins, 1), time=time)
@@ -306,9 +304,7 @@ def discrete_bars(
         labels.append(f"> {_value_label(float(values[-1]))}")
         ref_parts.append(ref[-1:])
         cur_parts.append(cur[-1:])
-    return Bars(
-        tuple(labels), np.concatenate(ref_parts), np.concatenate(cur_parts), ordered=True
-    )
+    return Bars(tuple(labels), np.concatenate(ref_parts), np.concatenate(cur_parts), ordered=True)
 
 
 def category_bars(
@@ -326,9 +322,11 @@ def category_bars(
     --------
     >>> from seismo.profile.batch import CodesBatch
     >>> from seismo.profile.grid import CategoricalGrid
+    >>> from seismo.schema.types import Physical
     >>> grid = CategoricalGrid(("a", "b", "c"))
     >>> def counted(codes):
-    ...     batch = CodesBatch(np.array(codes, dtype=np.int32), ("a", "b", "c", "new"), "string")
+    ...     names = ("a", "b", "c", "new")
+    ...     batch = CodesBatch(np.array(codes, dtype=np.int32), names, Physical.STRING)
     ...     return CategoricalProfile.from_batch(grid, batch)
     >>> bars = category_bars(counted([0, 0, 1, 2]), counted([1, 1, 2, 3]), top=2)
     >>> bars.labels, bars.other
@@ -421,4 +419,4 @@ def _clean(edges: FloatArray) -> FloatArray:
 
 
 def _value_label(value: float) -> str:
-    return f"{value:.6g}"
+    return f"{value:.6g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
@@ -21,7 +21,7 @@ import numpy as np
 from markupsafe import Markup, escape
 
 import seismo
-from seismo.drift.result import ColumnDrift, ColumnSummary, DriftReport, Severity
+from seismo.drift.result import ColumnDrift, ColumnSummary, DriftReport
 from seismo.profile.grid import OTHER
 from seismo.report.figures import Bars, Histogram, figure_for
 from seismo.schema.types import Kind, Role
@@ -136,11 +136,10 @@ class _Page:
     anomalies: tuple[Anomaly, ...]
     anomaly_anchors: dict[str, str]
     anomaly_counts: str
-    errors: int
     csp: str
     css: Markup
     script: Markup
-    kpis: tuple[tuple[str, str, str], ...] = field(default=())
+    kpis: tuple[tuple[str, str, str], ...]
 
 
 def render_html(report: DriftReport, *, generated: datetime | None = None) -> str:
@@ -237,7 +236,11 @@ def _page(report: DriftReport, generated: datetime) -> _Page:
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     )
     kpis = (
-        ("Features drifted", f"{dataset.features_drifted} / {tested}", _share(dataset.drifted_share)),
+        (
+            "Features drifted",
+            f"{dataset.features_drifted} / {tested}",
+            _share(dataset.drifted_share),
+        ),
         ("Reference rows", _count(dataset.reference_rows), report.reference_name),
         ("Current rows", _count(dataset.current_rows), report.current_name),
         ("Data-quality findings", _count(len(anomalies)), counts or "none"),
@@ -265,7 +268,6 @@ def _page(report: DriftReport, generated: datetime) -> _Page:
         anomalies=anomalies,
         anomaly_anchors=anchors,
         anomaly_counts=counts,
-        errors=levels.count("error"),
         csp=csp,
         css=Markup(_asset("report.css")),
         script=Markup(script),
@@ -286,10 +288,14 @@ def _policy(report: DriftReport) -> str:
         )
     else:
         threshold = f"static threshold {_effect(config.effect_floor)}"
+    dataset = (
+        "dataset drifted when any tested feature drifts"
+        if config.drift_share == 0
+        else f"dataset drifted when more than {_share(config.drift_share)} of tested features drift"
+    )
     return (
         f"{tests} at α = {_number(config.alpha)} with Benjamini–Hochberg · effect = {effect}, "
-        f"{threshold} · high severity at {effect} ≥ {_effect(config.effect_high)} · "
-        f"dataset drifted when more than {_share(config.drift_share)} of tested features drift"
+        f"{threshold} · high severity at {effect} ≥ {_effect(config.effect_high)} · {dataset}"
     )
 
 
@@ -346,15 +352,20 @@ def _card(
     effect_name = EFFECTS.get(config.effect, config.effect)
     statistics: list[str] = []
     if result.tested:
+        method = METHODS.get(result.method or "", result.method or "")
         statistic_name = STATISTICS.get(result.method or "", "statistic")
+        prefix = statistic_name if statistic_name == method else f"{method} {statistic_name}"
+        statistics.append(f"{prefix} = {_number(result.statistic)}")
         statistics.append(
-            f"{METHODS.get(result.method or '', result.method)} {statistic_name} = "
-            f"{_number(result.statistic)}"
+            f"p {_relation(row.p_value)} (BH-adjusted; raw {_relation(row.p_raw, bare=True)})"
         )
-        statistics.append(f"p = {_p(result.p_value_adjusted)} (BH-adjusted; raw {row.p_raw})")
-        relation = "≥" if result.effect is not None and result.threshold is not None and (
-            result.effect >= result.threshold
-        ) else "<"
+        relation = (
+            "≥"
+            if result.effect is not None
+            and result.threshold is not None
+            and (result.effect >= result.threshold)
+            else "<"
+        )
         statistics.append(
             f"{effect_name} {row.effect} {relation} threshold {row.threshold} "
             f"({result.threshold_source})"
@@ -411,6 +422,13 @@ def _card(
         anomalies=tuple(anomalies),
         open=open_all or result.drifted,
     )
+
+
+def _relation(text: str, *, bare: bool = False) -> str:
+    """``= 0.03`` or ``≈ 0``: a formatted p-value after "p"."""
+    if text.startswith("≈"):
+        return text
+    return text if bare else f"= {text}"
 
 
 def _decision(result: ColumnDrift, report: DriftReport) -> str:
@@ -496,6 +514,11 @@ def _c(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+def _box(css: str, x: float, y: float, width: float, height: float) -> str:
+    """A rectangle as a compact path (shorter than ``<rect>`` with four attributes)."""
+    return f'<path class="{css}" d="M{_c(x)} {_c(y)}h{_c(width)}v{_c(height)}h-{_c(width)}z"/>'
+
+
 def _svg_open(width: float, height: float, label: str) -> str:
     return (
         f'<svg class="chart" viewBox="0 0 {_c(width)} {_c(height)}" role="img" '
@@ -527,18 +550,11 @@ def _bar_pair(
     plot_height = plot_bottom - _TOP
     gap = min(2.0, width * 0.15)
     half = max((width - gap) / 2, 0.5)
-    parts = [f"<g><title>{escape(tip)}</title>"]
-    parts.append(
-        f'<rect class="h" x="{_c(x)}" y="{_TOP}" width="{_c(width)}" height="{_c(plot_height)}"/>'
-    )
+    parts = [f"<g><title>{escape(tip)}</title>", _box("h", x, _TOP, width, plot_height)]
     for offset, share, css in ((0.0, ref, "r"), (half + gap, cur, "c")):
-        if share <= 0:
-            continue
-        bar = max(plot_height * share / scale, 0.6)
-        parts.append(
-            f'<rect class="{css}" x="{_c(x + offset)}" y="{_c(plot_bottom - bar)}" '
-            f'width="{_c(half)}" height="{_c(bar)}"/>'
-        )
+        if share > 0:
+            bar = max(plot_height * share / scale, 0.6)
+            parts.append(_box(css, x + offset, plot_bottom - bar, half, bar))
     parts.append("</g>")
     return "".join(parts)
 
@@ -554,7 +570,10 @@ def _svg_histogram(hist: Histogram, label: str, *, time: bool = False) -> Markup
     top_share = max(
         float(np.max(hist.reference, initial=0.0)),
         float(np.max(hist.current, initial=0.0)),
-        hist.reference_under, hist.current_under, hist.reference_over, hist.current_over,
+        hist.reference_under,
+        hist.current_under,
+        hist.reference_over,
+        hist.current_over,
     )
     scale, parts = _y_axis(top_share, height)
     lo, hi = float(hist.edges[0]), float(hist.edges[-1])
@@ -571,8 +590,13 @@ def _svg_histogram(hist: Histogram, label: str, *, time: bool = False) -> Markup
         )
         parts.append(
             _bar_pair(
-                bins_left + i * step + pad, step - 2 * pad,
-                float(hist.reference[i]), float(hist.current[i]), scale, tip, height,
+                bins_left + i * step + pad,
+                step - 2 * pad,
+                float(hist.reference[i]),
+                float(hist.current[i]),
+                scale,
+                tip,
+                height,
             )
         )
     text_y = _c(plot_bottom + 14)
@@ -584,8 +608,9 @@ def _svg_histogram(hist: Histogram, label: str, *, time: bool = False) -> Markup
             f"current {_share(hist.current_under)}"
         )
         parts.append(
-            _bar_pair(left, _SIDE_SLOT, hist.reference_under, hist.current_under, scale, tip,
-                      height)
+            _bar_pair(
+                left, _SIDE_SLOT, hist.reference_under, hist.current_under, scale, tip, height
+            )
         )
         parts.append(
             f'<text class="xl o" x="{_c(left + _SIDE_SLOT / 2)}" y="{text_y}">below</text>'
@@ -597,8 +622,15 @@ def _svg_histogram(hist: Histogram, label: str, *, time: bool = False) -> Markup
             f"current {_share(hist.current_over)}"
         )
         parts.append(
-            _bar_pair(right - _SIDE_SLOT, _SIDE_SLOT, hist.reference_over, hist.current_over,
-                      scale, tip, height)
+            _bar_pair(
+                right - _SIDE_SLOT,
+                _SIDE_SLOT,
+                hist.reference_over,
+                hist.current_over,
+                scale,
+                tip,
+                height,
+            )
         )
         parts.append(
             f'<text class="xl o" x="{_c(right - _SIDE_SLOT / 2)}" y="{text_y}">above</text>'
@@ -607,7 +639,7 @@ def _svg_histogram(hist: Histogram, label: str, *, time: bool = False) -> Markup
     # Ticks at multiples of a few bin widths, so their values are round numbers.
     width = hist.width
     first = lo + 0.5 if hist.integer else lo
-    max_ticks = 5 if time else 7
+    max_ticks = 6 if time else 7
     every = next(m for m in (1, 2, 4, 5, 10, 20, 25, 50, 100, 10**9) if n / m <= max_ticks - 1)
     start_index = round(first / width)
     for k in range(n + 1):
@@ -615,8 +647,12 @@ def _svg_histogram(hist: Histogram, label: str, *, time: bool = False) -> Markup
             continue
         value = first + k * width
         x = x_of(value)
+        if (hist.has_under and x < bins_left + 6) or (hist.has_over and x > bins_right - 6):
+            continue  # would collide with the "below"/"above" label
         parts.append(f'<path class="a" d="M{_c(x)} {_c(plot_bottom)}v4"/>')
-        parts.append(f'<text class="xl" x="{_c(x)}" y="{text_y}">{escape(edge_text(value, width))}</text>')
+        parts.append(
+            f'<text class="xl" x="{_c(x)}" y="{text_y}">{escape(edge_text(value, width))}</text>'
+        )
     return Markup(_svg_open(_W, height, label) + "".join(parts) + "</svg>")
 
 
@@ -626,9 +662,11 @@ def _svg_columns(bars: Bars, label: str) -> Markup:
     plot_bottom = height - _BOTTOM
     left, right = float(_LEFT), float(_W - _RIGHT)
     n = len(bars.labels)
-    step = (right - left) / n
-    top_share = max(float(np.max(bars.reference, initial=0.0)),
-                    float(np.max(bars.current, initial=0.0)))
+    step = min((right - left) / n, 72.0)
+    left = (left + right - n * step) / 2  # few values: narrower bars, centred
+    top_share = max(
+        float(np.max(bars.reference, initial=0.0)), float(np.max(bars.current, initial=0.0))
+    )
     scale, parts = _y_axis(top_share, height)
     pad = min(3.0, step * 0.12)
     every = max(1, math.ceil(n / 14))
@@ -642,7 +680,7 @@ def _svg_columns(bars: Bars, label: str) -> Markup:
             parts.append(
                 f'<text class="xl" x="{_c(x + step / 2)}" y="{text_y}">{escape(name)}</text>'
             )
-    parts.append(f'<path class="a" d="M{_c(left)} {_c(plot_bottom)}H{_c(right)}"/>')
+    parts.append(f'<path class="a" d="M{_LEFT} {_c(plot_bottom)}H{_c(right)}"/>')
     return Markup(_svg_open(_W, height, label) + "".join(parts) + "</svg>")
 
 
@@ -651,31 +689,39 @@ def _svg_categories(bars: Bars, label: str) -> Markup:
     n = len(bars.labels)
     height = _TOP + n * _ROW + 6
     left = float(_LABEL_W)
-    right = float(_W - _VALUE_W)
-    top_share = max(float(np.max(bars.reference, initial=0.0)),
-                    float(np.max(bars.current, initial=0.0)), 1e-9)
+    right = float(_W - _VALUE_W - 12)
+    named = [i for i, name in enumerate(bars.labels) if name != OTHER] or list(range(n))
+    top_share = max(
+        float(np.max(bars.reference[named], initial=0.0)),
+        float(np.max(bars.current[named], initial=0.0)),
+        1e-9,
+    )
     scale = _nice(top_share / 4) * math.ceil(top_share / _nice(top_share / 4))
+    scale = min(scale, 1.0)
     parts = [f'<path class="a" d="M{_c(left)} {_TOP - 4}V{_c(height - 4)}"/>']
     for i, name in enumerate(bars.labels):
         ref, cur = float(bars.reference[i]), float(bars.current[i])
         y = _TOP + i * _ROW
         shown = name if len(name) <= 24 else name[:23] + "…"
         text_class = "cl o" if name == OTHER else "cl"
-        parts.append(f"<g><title>{escape(f'{name}: reference {_share(ref)} · current {_share(cur)}')}</title>")
-        parts.append(
-            f'<rect class="h" x="0" y="{_c(y - 2)}" width="{_W}" height="{_ROW}"/>'
-        )
+        tip = f"{name}: reference {_share(ref)} · current {_share(cur)}"
+        parts.append(f"<g><title>{escape(tip)}</title>")
+        parts.append(_box("h", 0, y - 2, _W, _ROW))
         parts.append(
             f'<text class="{text_class}" x="{_c(left - 6)}" y="{_c(y + 11)}">{escape(shown)}</text>'
         )
+        clipped = False
         for offset, share, css in ((1.0, ref, "r"), (8.5, cur, "c")):
             if share <= 0:
                 continue
             length = max((right - left) * share / scale, 0.6)
-            parts.append(
-                f'<rect class="{css}" x="{_c(left)}" y="{_c(y + offset)}" '
-                f'width="{_c(length)}" height="6.5"/>'
-            )
+            if length > right - left + 12:  # far longer than the named categories: cut it
+                length, clipped = right - left + 12, True
+            parts.append(_box(css, left, y + offset, length, 6.5))
+        if clipped:
+            x = right - 6
+            low = _c(y + 17)
+            parts.append(f'<path class="brk" d="M{_c(x)} {low}l5 -17M{_c(x + 4)} {low}l5 -17"/>')
         parts.append(
             f'<text class="vl" x="{_W - 4}" y="{_c(y + 11)}">{_share(ref)} → '
             f'<tspan class="vc">{_share(cur)}</tspan></text></g>'
@@ -735,7 +781,7 @@ def _p(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "—"
     if value == 0:
-        return "< 1e-300"
+        return "≈ 0"  # underflow, or an asymptotic p-value that is exactly 0 (KS with D = 1)
     if value < 1e-4:
         mantissa, exponent = f"{value:.1e}".split("e")
         return f"{mantissa}e{int(exponent)}"

@@ -127,3 +127,14 @@ def test_quantiles_and_cdf_are_close_to_numpy() -> None:
     np.testing.assert_allclose(
         profile.cdf_at(points), [(values <= p).mean() for p in points], atol=0.002
     )
+
+
+def test_step_quantiles_are_data_values_on_discrete_data() -> None:
+    values = np.random.default_rng(6).poisson(3.0, 10_001).astype(np.float64)
+    grid = NumericGrid.from_sorted(np.sort(values))
+    profile = NumericProfile.from_batch(grid, values)
+    probabilities = np.array([0.1, 0.5, 0.9, 1.0])
+    np.testing.assert_array_equal(
+        profile.quantiles(probabilities, interpolate=False),
+        np.quantile(values, probabilities, method="inverted_cdf"),
+    )

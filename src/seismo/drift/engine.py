@@ -277,7 +277,7 @@ def summarize(profile: ColumnProfile) -> ColumnSummary:
     if isinstance(profile, NumericProfile):
         if not profile.finite_count:
             return ColumnSummary(profile.count, profile.missing_count)
-        median = float(profile.quantiles(np.array([0.5]))[0])
+        median = float(profile.quantiles(np.array([0.5]), interpolate=False)[0])
         return ColumnSummary(
             count=profile.count,
             missing=profile.missing_count,

@@ -170,14 +170,24 @@ class NumericProfile:
             xs, ys = xs[1:], ys[1:]  # no mass below the first edge but at it
         return np.asarray(np.interp(points, xs, ys, left=0.0, right=1.0), dtype=np.float64)
 
-    def quantiles(self, probabilities: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Approximate quantiles (inverse of :meth:`cdf_at`); exact at the grid edges."""
+    def quantiles(
+        self, probabilities: NDArray[np.float64], *, interpolate: bool = True
+    ) -> NDArray[np.float64]:
+        """Approximate quantiles (inverse of :meth:`cdf_at`); exact at the grid edges.
+
+        With ``interpolate=False`` each quantile is the upper edge of the bin that holds it,
+        clipped to [minimum, maximum]: a value the reference really had whenever that bin holds
+        one distinct value (discrete data), and within one bin width otherwise.
+        """
         total = self.finite_count
         if total == 0:
             return np.full(len(probabilities), math.nan)
         cumulative = np.concatenate([[0.0], np.cumsum(self.bin_counts) / total])
         lo, hi = self.minimum, self.maximum
         xs = np.clip(np.concatenate([[lo], self.grid.edges, [hi]]), lo, hi)
+        if not interpolate:
+            holding = np.searchsorted(cumulative[1:], probabilities, side="left")
+            return np.asarray(xs[1:][np.minimum(holding, len(xs) - 2)], dtype=np.float64)
         # Bins with no mass add flat steps; np.interp needs increasing x, so use unique cumulative.
         keep = np.concatenate([[True], np.diff(cumulative) > 0])
         return np.asarray(np.interp(probabilities, cumulative[keep], xs[keep]), dtype=np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from seismo.drift.config import DriftConfig
@@ -72,8 +73,8 @@ def compare(
     >>> report.dataset.features_drifted, report.dataset.severity
     (1, <Severity.HIGH: 'high'>)
     """
-    reference_name = str(reference) if isinstance(reference, str) else "reference"
-    current_name = str(current) if isinstance(current, str) else "current"
+    reference_name = str(reference) if isinstance(reference, str | Path) else "reference"
+    current_name = str(current) if isinstance(current, str | Path) else "current"
     if isinstance(reference, Reference):
         if schema is not None:
             raise InputError("schema: the reference is already fitted; its schema is fixed")

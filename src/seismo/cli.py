@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 import seismo
 from seismo.drift.config import DriftConfig
@@ -94,11 +95,12 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
     for title in ("column", "kind", "method", "p (BH)", report.config.effect, "threshold", "drift"):
         table.add_column(title, overflow="fold")
     for column in report.by_severity()[:limit]:
+        name = Text(column.column)  # user data: never rich markup
         if not column.tested:
-            table.add_row(column.column, column.kind.value, "-", "-", "-", "-", column.reason or "")
+            table.add_row(name, column.kind.value, "-", "-", "-", "-", Text(column.reason or ""))
             continue
         table.add_row(
-            column.column,
+            name,
             column.kind.value,
             column.method or "-",
             f"{column.p_value_adjusted:.2g}",
@@ -111,6 +113,11 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
         out.print(f"... and {len(report.columns) - limit} more columns (see the JSON/HTML report)")
     for anomaly in report.anomalies[:10]:
         out.print(f"[{anomaly.level.value}] {anomaly.message}", markup=False)
+
+
+def _print_plain(line: str) -> None:
+    """A line holding a path: no markup, no highlighting, not wrapped (copy-pasteable)."""
+    out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -141,20 +148,22 @@ def report(
 ) -> None:
     """Compare CURRENT with REFERENCE column by column; write JSON and/or HTML reports."""
     with _user_errors(debug):
-        config = DriftConfig(alpha=alpha, thresholds="static" if static_thresholds else "calibrated")
+        config = DriftConfig(
+            alpha=alpha, thresholds="static" if static_thresholds else "calibrated"
+        )
         with _progress(not quiet) as progress:
             result = seismo.compare(
                 str(reference), str(current), schema, config=config, progress=progress
             )
         if json_path is not None:
-            result.to_json(json_path)
+            result.to_json(_writable(json_path))
         if html_path is not None:
-            result.to_html(html_path)
+            result.to_html(_writable(html_path))
         if not quiet:
             _print_summary(result)
             for label, path in (("JSON", json_path), ("HTML", html_path)):
                 if path is not None:
-                    out.print(f"{label} report: {path}")
+                    _print_plain(f"{label} report: {path}")
     if fail_on_drift and result.drifted:
         raise typer.Exit(EXIT_DRIFT)
 
@@ -170,6 +179,8 @@ def demo(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Drift report on a bundled real example; writes HTML and JSON next to each other."""
+    if out_path.suffix.lower() == ".json":
+        _fail(f"--out: {out_path}: give the HTML path; the JSON report is written next to it")
     with _user_errors(debug):
         if example == "flights":
             from seismo.examples.flights import flights, flights_schema
@@ -190,10 +201,17 @@ def demo(
         else:
             _fail(f"--example: unknown example {example!r}; use 'flights' or 'breast-cancer'")
         json_path = out_path.with_suffix(".json")
-        result.to_html(out_path)
-        result.to_json(json_path)
+        result.to_html(_writable(out_path))
+        result.to_json(_writable(json_path))
         _print_summary(result)
-        out.print(f"HTML report: {out_path.resolve()}\nJSON report: {json_path.resolve()}")
+        _print_plain(f"HTML report: {out_path.resolve()}")
+        _print_plain(f"JSON report: {json_path.resolve()}")
+
+
+def _writable(path: Path) -> Path:
+    """Create the folders a report path needs (like ``mkdir -p``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _renamed(report: DriftReport, reference: str, current: str) -> DriftReport:

@@ -22,11 +22,13 @@ import seismo
 from seismo.errors import InputError
 from seismo.io.sources import CsvSource, ParquetSource, open_source
 from seismo.profile import build
+from seismo.profile.batch import NumericBatch
 from seismo.profile.build import ProfileOptions
 from seismo.profile.categorical import CategoricalProfile
 from seismo.profile.dataset import DatasetProfile, Reference
+from seismo.profile.grid import CategoricalGrid
 from seismo.profile.numeric import NumericProfile
-from seismo.schema.types import Kind, Physical
+from seismo.schema.types import Kind, Physical, SchemaOverrides
 
 ROWS = 3000
 
@@ -82,6 +84,9 @@ ADAPTERS: dict[str, Callable[[pd.DataFrame, Path], Any]] = {
     "mapping-of-numpy": _mapping,
     "csv-file": _csv,
     "parquet-file": _parquet,
+    "parquet-dictionary-columns": lambda frame, tmp_path: _parquet(
+        frame.astype({"city": "category"}), tmp_path
+    ),
 }
 
 
@@ -205,16 +210,27 @@ def test_parquet_is_read_in_several_batches_with_the_same_profile(tmp_path: Path
 
 _MEMORY_CHILD = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     import numpy as np
     import seismo
 
+    def status(field):
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])  # KiB
+
     seismo.fit_reference({"a": np.arange(100.0), "b": np.array(["x", "y"] * 50)})  # warm up
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # reset the peak (VmHWM) to the current RSS
+    except OSError:
+        print("unsupported 0")
+        sys.exit(0)
+    before = status("VmRSS")
     reference = seismo.fit_reference(sys.argv[1])
     current = seismo.profile(reference, sys.argv[1])
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(after - before, current.row_count)
+    print(status("VmHWM") - before, current.row_count)
     """
 )
 
@@ -227,6 +243,7 @@ def _write_rows(path: Path, rows: int) -> None:
 
 
 def _peak_growth_kib(path: Path) -> tuple[int, int]:
+    """Peak RSS growth of fitting and profiling ``path`` in a fresh process (Linux)."""
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_CHILD, str(path)],
         capture_output=True,
@@ -235,18 +252,21 @@ def _peak_growth_kib(path: Path) -> tuple[int, int]:
         timeout=300,
     )
     growth, rows = done.stdout.split()
+    if growth == "unsupported":
+        pytest.skip("cannot reset the peak RSS (/proc/self/clear_refs)")
     return int(growth), int(rows)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_parquet_memory_does_not_grow_with_the_row_count(tmp_path: Path) -> None:
+    # Both files span several 262,144-row batches, so both reach the steady state of batch
+    # reading; the big one has ten times the rows and must not need much more memory.
     small, big = tmp_path / "small.parquet", tmp_path / "big.parquet"
-    _write_rows(small, 200_000)
-    _write_rows(big, 2_000_000)
+    _write_rows(small, 600_000)
+    _write_rows(big, 6_000_000)
     small_growth, small_rows = _peak_growth_kib(small)
     big_growth, big_rows = _peak_growth_kib(big)
-    assert (small_rows, big_rows) == (200_000, 2_000_000)
-    # Ten times the rows; the peak may grow a little (a batch is 262,144 rows, more than the
-    # whole small file) but must not scale with the file.
+    assert (small_rows, big_rows) == (600_000, 6_000_000)
     assert big_growth <= 1.5 * small_growth, (small_growth, big_growth)
 
 
@@ -270,7 +290,9 @@ def test_csv_column_turning_to_text_in_a_later_block_loses_no_row(tmp_path: Path
     for row in bad_rows:
         x[row] = "oops"
     path = tmp_path / "late_text.csv"
-    _write_lines(path, "x,k", [f"{a},{b}" for a, b in zip(x, rng.integers(0, 10, rows))])
+    _write_lines(
+        path, "x,k", [f"{a},{b}" for a, b in zip(x, rng.integers(0, 10, rows), strict=True)]
+    )
     line_count = len(path.read_text().splitlines()) - 1  # minus the header
 
     source = CsvSource(path, block_bytes=2048)
@@ -297,17 +319,54 @@ def test_csv_column_turning_to_text_in_a_later_block_loses_no_row(tmp_path: Path
     assert not report["k"].drifted
 
 
-def test_csv_reference_with_late_text_is_numeric_with_invalid_counts(tmp_path: Path) -> None:
+def test_csv_reference_with_late_text_counts_it_invalid(tmp_path: Path) -> None:
     rows = 5000
     values = [str(i % 97) for i in range(rows)]
     values[4321] = "n.a."
     path = tmp_path / "reference.csv"
     _write_lines(path, "x", values)
-    reference = build.fit_reference(CsvSource(path, block_bytes=1024))
-    assert reference.schema["x"].kind is Kind.NUMERIC
+    schema = SchemaOverrides.from_dict({"columns": {"x": "numeric"}})
+    reference = build.fit_reference(CsvSource(path, block_bytes=1024), schema)
     profile = reference.profile.columns["x"]
     assert isinstance(profile, NumericProfile)
-    assert (profile.count, profile.invalid_count) == (rows, 1)
+    assert (profile.count, profile.invalid_count, profile.finite_count) == (rows, 1, rows - 1)
+
+
+def _late_change(kind: str) -> list[str]:
+    rng = np.random.default_rng(9)
+    if kind == "float-then-text":
+        values = [f"{v:.4f}" for v in rng.normal(size=5000)]
+        values[4500] = "oops"
+    elif kind == "empty-then-text":
+        values = [""] * 2500 + [str(v) for v in rng.choice(["a", "b", "c"], 2500)]
+    else:
+        values = [str(i % 97) for i in range(5000)]
+        values[4500] = "2.5" if kind == "int-then-decimal" else "n.a."
+    return values
+
+
+@pytest.mark.parametrize(
+    "change", ["float-then-text", "int-then-decimal", "int-then-text", "empty-then-text"]
+)
+def test_csv_reference_does_not_depend_on_the_block_size(change: str, tmp_path: Path) -> None:
+    # A value that does not fit, late in a big file (16 MiB blocks), must not change how the
+    # column is fitted: read in one block, the first three are numeric features and the last
+    # is categorical with categories a, b, c.
+    # The first three currently fail, in src/seismo/profile/build.py: _ColumnScan.physical
+    # makes int+float batches "mixed", and _ColumnScan.evidence gives a mixed column parsed as
+    # numbers share_numeric_text=0, so infer_kind calls it categorical or id.
+    path = tmp_path / "late.csv"
+    _write_lines(path, "i,x", [f"{i},{v}" for i, v in enumerate(_late_change(change))])
+    one_block = build.fit_reference(CsvSource(path))
+    many_blocks = build.fit_reference(CsvSource(path, block_bytes=1024))
+    expected = Kind.CATEGORICAL if change == "empty-then-text" else Kind.NUMERIC
+    assert one_block.schema["x"].kind is expected
+    got, want = many_blocks.schema["x"], one_block.schema["x"]
+    assert (got.kind, got.role) == (want.kind, want.role)
+    if expected is Kind.CATEGORICAL:
+        grid = many_blocks.profile.columns["x"].grid
+        assert isinstance(grid, CategoricalGrid)
+        assert sorted(grid.categories) == ["a", "b", "c"]
 
 
 def test_csv_integers_that_turn_to_decimals_are_widened_not_text(tmp_path: Path) -> None:
@@ -351,6 +410,27 @@ def test_csv_datetimes_that_turn_to_text_keep_their_values(tmp_path: Path) -> No
     assert profile.maximum == seconds.max()
 
 
+@pytest.mark.parametrize(
+    ("first", "late"),
+    [
+        ("2024-01-{day:02d} 00:00:{second:02d}", "2024-01-05 00:00:00.500"),  # s -> ns
+        ("2024-01-{day:02d}", "2024-01-05 10:30:00"),  # dates -> timestamps
+    ],
+)
+def test_csv_datetimes_widen_before_turning_to_text(first: str, late: str, tmp_path: Path) -> None:
+    texts = [first.format(day=1 + i % 28, second=i % 60) for i in range(3000)]
+    texts[2500] = late
+    path = tmp_path / "stamps.csv"
+    _write_lines(path, "t", texts)
+    source = CsvSource(path, block_bytes=1024)
+    columns = [batch["t"] for batch in source.batches()]
+    assert source.physical["t"] is Physical.DATETIME
+    assert all(isinstance(c, NumericBatch) and c.invalid_count == 0 for c in columns)
+    seconds = np.concatenate([c.values for c in columns if isinstance(c, NumericBatch)])
+    expected = pd.to_datetime(pd.Series(texts), format="ISO8601").astype("datetime64[ns]")
+    np.testing.assert_allclose(seconds, expected.to_numpy().astype(np.int64) / 1e9, atol=1e-6)
+
+
 def test_csv_booleans_that_turn_to_text_keep_false_and_true(tmp_path: Path) -> None:
     rows = 4000
     flags = ["True" if i % 3 == 0 else "False" for i in range(rows)]
@@ -377,19 +457,64 @@ def test_csv_column_empty_in_the_first_block_is_typed_by_later_values(tmp_path: 
     path = tmp_path / "late_values.csv"
     _write_lines(path, "x,y", [f"{i},{'' if i < 2000 else i / 4}" for i in range(rows)])
     source = CsvSource(path, block_bytes=1024)
-    assert source.physical["y"] is Physical.NULL
+    assert source.physical["y"] is Physical.FLOAT  # known before profiling: it read ahead
     assert sum(batch.rows for batch in source.batches()) == rows
     assert source.physical["y"] is Physical.FLOAT
 
-    reference = _clean_reference()
-    current = build.profile_current(
-        seismo.fit_reference({"x": np.arange(100.0), "y": np.arange(100.0)}),
-        CsvSource(path, block_bytes=1024),
-    )
+    reference = seismo.fit_reference({"x": np.arange(100.0), "y": np.arange(100.0)})
+    current = build.profile_current(reference, CsvSource(path, block_bytes=1024))
     profile = current.columns["y"]
     assert isinstance(profile, NumericProfile)
     assert (profile.null_count, profile.finite_count, profile.invalid_count) == (2000, 2000, 0)
-    assert "mixed_types" not in {a.check for a in seismo.compare(reference, str(path)).anomalies}
+    assert "mixed_types" not in {a.check for a in seismo.compare(reference, current).anomalies}
+
+
+def test_csv_rereading_after_a_widening_repeats_no_row_despite_blank_lines(
+    tmp_path: Path,
+) -> None:
+    lines = []
+    for i in range(3000):
+        lines.append(f"{i},{i % 7}" if i != 2500 else "oops,1")
+        if i % 100 == 0:
+            lines.append("")  # blank lines are skipped, not rows
+    path = tmp_path / "blank_lines.csv"
+    _write_lines(path, "a,b", lines)
+    source = CsvSource(path, block_bytes=1024)
+    seen: list[str] = []  # every row's value of "a", in file order
+    for batch in source.batches():
+        column = batch["a"]
+        if isinstance(column, NumericBatch):
+            seen.extend(str(int(value)) for value in column.values)
+        else:
+            seen.extend(column.categories[code] for code in column.codes.tolist())
+    assert seen == [str(i) if i != 2500 else "oops" for i in range(3000)]
+    assert source.physical["a"] is Physical.MIXED
+
+
+def test_csv_column_with_values_only_past_the_read_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("seismo.io.sources.LOOKAHEAD_BYTES", 1024)
+    path = tmp_path / "very_late.csv"
+    _write_lines(path, "x,y", [f"{i},{'' if i < 2000 else i}" for i in range(3000)])
+    source = CsvSource(path, block_bytes=1024)
+    assert source.physical["y"] is Physical.NULL  # nothing within the read-ahead
+    assert sum(batch.rows for batch in source.batches()) == 3000
+    assert source.physical.get("y") is Physical.STRING  # read as text from there on
+    reference = seismo.fit_reference({"x": np.arange(10.0), "y": np.arange(10.0)})
+    profile = build.profile_current(reference, CsvSource(path, block_bytes=1024)).columns["y"]
+    assert isinstance(profile, NumericProfile)
+    assert (profile.null_count, profile.finite_count, profile.invalid_count) == (2000, 1000, 0)
+
+
+def test_csv_column_that_stays_empty(tmp_path: Path) -> None:
+    path = tmp_path / "never.csv"
+    _write_lines(path, "x,y", [f"{i}," for i in range(3000)])
+    source = CsvSource(path, block_bytes=1024)
+    assert source.physical["y"] is Physical.NULL
+    report = seismo.compare(str(path), str(path))
+    assert report["y"].reason == "no finite values in the reference"
+    assert sum(batch.rows for batch in source.batches()) == 3000
 
 
 def test_csv_quoted_values_may_span_lines_across_blocks(tmp_path: Path) -> None:
@@ -434,7 +559,7 @@ def test_pandas_object_column_mixed_after_the_first_rows_is_reported_mixed() -> 
     assert source.physical["m"] is Physical.INT  # the first rows are integers
     batch = next(iter(source.batches()))["m"]
     assert batch.physical is Physical.MIXED
-    assert source.physical["m"] is Physical.MIXED
+    assert source.physical.get("m") is Physical.MIXED
     reference = seismo.fit_reference(pd.DataFrame({"m": list(range(1510))}))
     report = seismo.compare(reference, frame)
     checks = {(a.check, a.column) for a in report.anomalies}
@@ -453,7 +578,9 @@ def test_pandas_missing_markers_in_object_columns_are_missing_not_text() -> None
 def test_polars_enum_and_categorical_columns() -> None:
     values = ["low", "high", None, "mid"] * 100
     enum = pl.Enum(["low", "mid", "high"])
-    frame = pl.DataFrame({"e": pl.Series(values, dtype=enum), "c": pl.Series(values).cast(pl.Categorical)})
+    frame = pl.DataFrame(
+        {"e": pl.Series(values, dtype=enum), "c": pl.Series(values).cast(pl.Categorical)}
+    )
     reference = seismo.fit_reference(frame)
     for name in ("e", "c"):
         assert reference.schema[name].kind is Kind.CATEGORICAL
@@ -467,7 +594,9 @@ def test_pandas_timedelta_and_polars_duration_are_numeric_seconds() -> None:
     seconds = np.arange(500, dtype=np.float64)
     frames = [
         pd.DataFrame({"wait": pd.to_timedelta(seconds, unit="s")}),
-        pl.DataFrame({"wait": pl.Series((seconds * 1000).astype(np.int64)).cast(pl.Duration("ms"))}),
+        pl.DataFrame(
+            {"wait": pl.Series((seconds * 1000).astype(np.int64)).cast(pl.Duration("ms"))}
+        ),
     ]
     for frame in frames:
         reference = seismo.fit_reference(frame)
@@ -519,3 +648,42 @@ def test_truncated_parquet_is_an_input_error(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:600])
     with pytest.raises(InputError, match=r"cut\.parquet: not a readable Parquet file"):
         seismo.fit_reference(path)
+
+
+def test_integers_beyond_float_precision_are_numeric_not_an_error() -> None:
+    # 64-bit hashes and ids do not fit a float64 exactly; they are rounded, not refused.
+    values = [2**60 + 1, 3, 2**62 + 7, None] * 10
+    frames: list[Any] = [
+        pa.table({"h": pa.array(values, pa.int64())}),
+        pl.DataFrame({"h": values}),
+        pd.DataFrame({"h": pd.array(values, dtype="Int64")}),
+    ]
+    for frame in frames:
+        reference = seismo.fit_reference(frame)
+        assert reference.schema["h"].kind is Kind.NUMERIC
+        profile = reference.profile.columns["h"]
+        assert isinstance(profile, NumericProfile)
+        assert (profile.null_count, profile.maximum) == (10, float(2**62 + 7))
+
+
+def test_object_column_whose_first_rows_are_missing() -> None:
+    values = [None] * 1500 + ["a", "b", "c"] * 500
+    frame = pd.DataFrame({"c": pd.Series(values, dtype=object)})
+    source = open_source(frame, "frame")
+    assert source.physical["c"] is Physical.STRING
+    next(iter(source.batches()))["c"]
+    assert source.physical.get("c") is Physical.STRING
+    report = seismo.compare(frame, frame)
+    assert report.schema["c"].kind is Kind.CATEGORICAL
+    assert not report.anomalies and not report["c"].drifted
+
+
+def test_parquet_written_by_pandas_with_an_index_has_the_frame_columns(tmp_path: Path) -> None:
+    frame = _frame(0)
+    filtered = frame[frame["x"] > 0]  # not a RangeIndex: pandas stores __index_level_0__
+    path = tmp_path / "indexed.parquet"
+    filtered.to_parquet(path)
+    assert "__index_level_0__" in pq.ParquetFile(path).schema_arrow.names
+    reference = seismo.fit_reference(path)
+    assert reference.schema.names == tuple(frame.columns)
+    assert_same(_reference_dict(reference), _reference_dict(seismo.fit_reference(filtered)))

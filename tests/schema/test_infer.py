@@ -79,7 +79,7 @@ def test_ignored_columns_are_not_read() -> None:
         ({"columns": {"x": {"role": "label"}}}, "unknown role 'label'"),
         ({"columns": {"x": {"kind": "numeric", "weight": 2}}}, "unknown key(s) ['weight']"),
         ({"cols": {}}, "unknown top-level key(s) ['cols']"),
-        ({"columns": {"nope": "numeric"}}, "names column(s) ['nope']"),
+        ({"columns": {"nope": "numeric"}}, "schema: names column(s) ['nope']"),
     ],
 )
 def test_bad_schemas_name_the_field(schema: dict[str, object], message: str) -> None:

@@ -66,7 +66,8 @@ def arrow_to_batch(name: str, array: pa.Array | pa.ChunkedArray) -> ColumnBatch:
         return NumericBatch(_seconds(array), array.null_count, physical)
     if physical in (Physical.INT, Physical.FLOAT):
         if not pa.types.is_float64(arrow_type):
-            array = pc.cast(array, pa.float64())
+            # Unsafe: integers beyond 2**53 (hashes, ids) round instead of failing.
+            array = pc.cast(array, pa.float64(), safe=False)
         values = array.to_numpy(zero_copy_only=False)
         return NumericBatch(np.asarray(values, dtype=np.float64), array.null_count, physical)
     if physical is Physical.DATETIME:

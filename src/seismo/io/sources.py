@@ -8,8 +8,11 @@ grow with the row count.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +27,7 @@ from seismo.profile.batch import CodesBatch, ColumnBatch, NumericBatch
 from seismo.schema.types import Physical
 
 DEFAULT_BATCH_ROWS = 262_144
+LOOKAHEAD_BYTES = 64 << 20  # how far a CSV file is read to type columns empty at its start
 PARQUET_BUFFER_BYTES = 1 << 20
 
 
@@ -77,7 +81,7 @@ class Source(Protocol):
 
 def _check_names(names: list[Any], where: str) -> tuple[str, ...]:
     text = [str(name) for name in names]
-    duplicates = sorted({name for name in text if text.count(name) > 1})
+    duplicates = sorted(name for name, count in Counter(text).items() if count > 1)
     if duplicates:
         raise InputError(f"{where}: duplicate column name(s) {duplicates}; rename them")
     return tuple(text)
@@ -93,6 +97,7 @@ class ArrowSource:
         self.name = name
         self._table = table
         self._columns = _check_names(table.column_names, name)
+        self._index = {column: i for i, column in enumerate(self._columns)}
         self._mixed = mixed
 
     @property
@@ -111,7 +116,7 @@ class ArrowSource:
         return int(self._table.num_rows)
 
     def _convert(self, name: str) -> ColumnBatch:
-        batch = arrow_to_batch(name, self._table.column(self._columns.index(name)))
+        batch = arrow_to_batch(name, self._table.column(self._index[name]))
         if name in self._mixed and isinstance(batch, CodesBatch):
             return CodesBatch(batch.codes, batch.categories, Physical.MIXED)
         return batch
@@ -127,6 +132,7 @@ class PandasSource:
         self.name = name
         self._frame = frame
         self._columns = _check_names(list(frame.columns), name)
+        self._index = {column: i for i, column in enumerate(self._columns)}
         self._physical: dict[str, Physical] | None = None
 
     @property
@@ -157,15 +163,18 @@ class PandasSource:
             return Physical.BOOL
         if kind == "M":
             return Physical.DATETIME
+        sample = series.head(1000)
+        if sample.isna().all():  # storage is told by values, not by missing markers
+            sample = series.dropna().head(1000)
         try:
-            return physical_of(pa.array(series.head(1000), from_pandas=True).type)
+            return physical_of(pa.array(sample, from_pandas=True).type)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return Physical.MIXED
         except pa.ArrowNotImplementedError:
             return Physical.STRING  # e.g. complex numbers: converting says what is wrong
 
     def _convert(self, name: str) -> ColumnBatch:
-        series = self._frame.iloc[:, self._columns.index(name)]
+        series = self._frame.iloc[:, self._index[name]]
         kind = series.dtype.kind
         if kind in "fiu" and not hasattr(series.dtype, "na_value"):
             values = series.to_numpy(dtype=np.float64, copy=False)
@@ -173,7 +182,7 @@ class PandasSource:
             nulls = int(np.count_nonzero(np.isnan(values))) if kind == "f" else 0
             return NumericBatch(values, nulls, Physical.FLOAT if kind == "f" else Physical.INT)
         try:
-            return arrow_to_batch(name, pa.array(series, from_pandas=True))
+            array = pa.array(series, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             # Values of several Python types (the first rows may not have shown it).
             self.physical[name] = Physical.MIXED
@@ -183,6 +192,9 @@ class PandasSource:
                 f"column {name!r} has dtype {series.dtype}, which seismo cannot profile; drop it "
                 "or give it the role 'ignore' in the schema"
             ) from error
+        if self.physical[name] is Physical.NULL:  # the first rows were all missing
+            self.physical[name] = physical_of(array.type)
+        return arrow_to_batch(name, array)
 
     def batches(self) -> Iterator[Batch]:
         yield Batch(self._columns, len(self._frame), self._convert, self.name)
@@ -215,7 +227,8 @@ class ParquetSource:
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"{path}: not a readable Parquet file ({error})") from error
         schema = self._file.schema_arrow
-        self._columns = _check_names(schema.names, self.name)
+        hidden = _pandas_index_columns(schema)
+        self._columns = _check_names([n for n in schema.names if n not in hidden], self.name)
         self._types = {name: physical_of(schema.field(name).type) for name in self._columns}
 
     @property
@@ -248,14 +261,26 @@ class ParquetSource:
         done = 0
         try:
             for run in self._row_group_runs():
-                # Decoding columns on Arrow's threads keeps more memory than it saves time.
                 for record_batch in self._file.iter_batches(
-                    batch_size=self._batch_rows, row_groups=run, use_threads=False
+                    batch_size=self._batch_rows, row_groups=run, columns=list(self._columns)
                 ):
                     done += record_batch.num_rows
                     yield _record_batch(record_batch, self._columns, self.name)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
             raise InputError(f"{self._path}: cannot read past row {done:,}: {error}") from error
+
+
+def _pandas_index_columns(schema: pa.Schema) -> set[str]:
+    """Unnamed pandas index columns (``__index_level_0__``): pandas reads them as the index."""
+    try:
+        metadata = schema.pandas_metadata or {}
+    except ValueError:  # unreadable pandas metadata: keep every column
+        return set()
+    return {
+        name
+        for name in metadata.get("index_columns", [])
+        if isinstance(name, str) and re.fullmatch(r"__index_level_\d+__", name)
+    }
 
 
 def _record_batch(
@@ -264,7 +289,7 @@ def _record_batch(
     where: str,
     convert: Callable[[str, pa.Array], ColumnBatch] = arrow_to_batch,
 ) -> Batch:
-    index = {name: i for i, name in enumerate(names)}
+    index = {name: i for i, name in enumerate(record_batch.schema.names)}
     return Batch(
         names,
         record_batch.num_rows,
@@ -274,19 +299,21 @@ def _record_batch(
 
 
 _CSV_COLUMN_ERROR = re.compile(r"In CSV column #(\d+)")
-_PARSED_BACK = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_boolean)
 
 
 class CsvSource:
     """A CSV file read in blocks with Arrow's streaming reader.
 
-    Column types are inferred from the first block (a column empty there is inferred from the
-    first block that has values). When a later block holds a value that does not fit, reading
-    resumes at that block with the column widened, so no row is lost: integers become floats,
-    and anything else becomes text (the column is then ``mixed``). Numeric profiling counts
-    text that is not a number as invalid; a datetime column keeps its parseable values and
-    counts the rest as invalid; a boolean column keeps ``false``/``true`` and the other texts
-    as categories. Quoted values may span lines.
+    Column types are inferred from the first block. A column empty there is typed by the first
+    block that has values: opening the file reads ahead (up to ``LOOKAHEAD_BYTES``) to find it,
+    so storage types are known before profiling starts. When a later block holds a value that
+    does not fit, the file is read again with the column widened, skipping the blocks already
+    handed out, so no row is lost or repeated: integers become floats, anything else becomes
+    text (the column is then ``mixed``). Numeric profiling counts text that is not a number as
+    invalid; dates widen to timestamps, and timestamps to nanoseconds, before a datetime column
+    turns to text, which keeps its parseable values and counts the rest as invalid; a boolean
+    column keeps ``false``/``true`` and the other texts as categories. Quoted values may span
+    lines.
     """
 
     def __init__(self, path: Path, block_bytes: int = 16 << 20, delimiter: str = ",") -> None:
@@ -294,34 +321,31 @@ class CsvSource:
         self._path = path
         self._block_bytes = block_bytes
         self._delimiter = delimiter
-        # The type each column is read as; a null type is left to inference.
+        # The type each column is read as; a null type (empty so far) is left to inference.
         self._declared: dict[str, pa.DataType] = {}
         # Columns re-read as text whose values are parsed back to their first type.
         self._parse_back: dict[str, pa.DataType] = {}
-        try:
-            reader = self._open(skip_rows=0)
-        except pa.ArrowInvalid as error:
-            raise InputError(f"{path}: not a readable CSV file ({error})") from error
+        self._probing: frozenset[str] = frozenset()  # empty columns read as text to type them
+        reader = self._open()
         schema = reader.schema
         reader.close()
         self._columns = _check_names(schema.names, self.name)
         self._declared = {name: schema.field(name).type for name in self._columns}
         self._types = {name: physical_of(self._declared[name]) for name in self._columns}
+        if any(pa.types.is_null(kind) for kind in self._declared.values()):
+            self._type_empty_columns()
 
-    def _open(self, skip_rows: int) -> pa_csv.CSVStreamingReader:
-        """Open at a row; a conversion error of the first block is raised as ArrowInvalid."""
-        read_options = pa_csv.ReadOptions(
-            block_size=self._block_bytes, skip_rows_after_names=skip_rows
-        )
+    def _open(self) -> pa_csv.CSVStreamingReader:
+        """Open with the declared types; a conversion error of the first block is ArrowInvalid."""
+        read_options = pa_csv.ReadOptions(block_size=self._block_bytes)
         parse_options = pa_csv.ParseOptions(delimiter=self._delimiter, newlines_in_values=True)
-        convert_options = pa_csv.ConvertOptions(
-            column_types={
-                name: kind for name, kind in self._declared.items() if not pa.types.is_null(kind)
-            },
-            strings_can_be_null=True,
-        )
+        column_types = {
+            name: kind for name, kind in self._declared.items() if not pa.types.is_null(kind)
+        }
+        column_types.update(dict.fromkeys(self._probing, pa.string()))
+        convert_options = pa_csv.ConvertOptions(column_types=column_types, strings_can_be_null=True)
         try:
-            reader = pa_csv.open_csv(
+            return pa_csv.open_csv(
                 self._path,
                 read_options=read_options,
                 parse_options=parse_options,
@@ -337,12 +361,26 @@ class CsvSource:
             raise InputError(f"{self._path}: not a readable CSV file ({error})") from error
         except OSError as error:
             raise InputError(f"{self._path}: cannot read the file ({error})") from error
-        if self._declared:
-            for name, field in zip(self._columns, reader.schema, strict=True):
-                if pa.types.is_null(self._declared[name]) and not pa.types.is_null(field.type):
-                    self._declared[name] = field.type
-                    self._types[name] = physical_of(field.type)
-        return reader
+
+    def _type_empty_columns(self) -> None:
+        """Give columns empty in the first block the type Arrow infers from their first values."""
+        empty = [name for name, kind in self._declared.items() if pa.types.is_null(kind)]
+        self._probing = frozenset(empty)
+        blocks = max(1, LOOKAHEAD_BYTES // self._block_bytes)
+        record_batches = self._record_batches()
+        try:
+            for _, record_batch in zip(range(blocks), record_batches, strict=False):
+                for name in list(empty):
+                    values = record_batch.column(self._columns.index(name)).drop_null()
+                    if len(values):
+                        self._declared[name] = _inferred_type(values)
+                        self._types[name] = physical_of(self._declared[name])
+                        empty.remove(name)
+                if not empty:
+                    break
+        finally:
+            record_batches.close()
+            self._probing = frozenset()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -356,23 +394,53 @@ class CsvSource:
     def total_rows(self) -> int | None:
         return None
 
-    def _widen(self, error: pa.ArrowInvalid, done: int) -> None:
+    def _widen(self, error: pa.ArrowInvalid, rows: int) -> None:
         """Read the column a conversion error names as a wider type from now on."""
         match = _CSV_COLUMN_ERROR.search(str(error))
         if match is None:
-            raise InputError(f"{self._path}: cannot read past row {done:,}: {error}") from error
+            raise InputError(f"{self._path}: cannot read past row {rows:,}: {error}") from error
         name = self._columns[int(match.group(1))]
         declared = self._declared[name]
+        if name in self._probing or pa.types.is_string(declared):
+            raise InputError(f"{self._path}: column {name!r}: {error}") from error
         if pa.types.is_integer(declared):
             self._declared[name] = pa.float64()
             self._types[name] = Physical.FLOAT
             return
-        if pa.types.is_string(declared) or pa.types.is_large_string(declared):
-            raise InputError(f"{self._path}: column {name!r}: {error}") from error
-        if any(check(declared) for check in _PARSED_BACK):
+        if pa.types.is_date(declared):  # a time of day came: timestamps hold both
+            self._declared[name] = pa.timestamp("s")
+            return
+        if pa.types.is_timestamp(declared) and declared.unit != "ns":  # fractional seconds came
+            self._declared[name] = pa.timestamp("ns", declared.tz)
+            return
+        if pa.types.is_timestamp(declared) or pa.types.is_boolean(declared):
             self._parse_back[name] = declared
         self._declared[name] = pa.string()
-        self._types[name] = Physical.MIXED
+        # Values after a long empty start are text; otherwise text among other values.
+        self._types[name] = Physical.STRING if pa.types.is_null(declared) else Physical.MIXED
+
+    def _record_batches(self) -> Generator[pa.RecordBatch, None, None]:
+        handed_out = rows = 0
+        while True:
+            try:
+                reader = self._open()
+            except pa.ArrowInvalid as error:
+                self._widen(error, rows)
+                continue
+            try:
+                # Blocks split the file the same way whatever the column types, so the blocks
+                # handed out before a widening are skipped by count.
+                for index, record_batch in enumerate(reader):
+                    if index < handed_out:
+                        continue
+                    handed_out += 1
+                    rows += record_batch.num_rows
+                    yield record_batch
+                return
+            except pa.ArrowInvalid as error:
+                self._widen(error, rows)
+            finally:
+                reader.close()
 
     def _convert(self, name: str, array: pa.Array) -> ColumnBatch:
         target = self._parse_back.get(name)
@@ -384,22 +452,20 @@ class CsvSource:
         return batch
 
     def batches(self) -> Iterator[Batch]:
-        done = 0
-        while True:
-            try:
-                reader = self._open(skip_rows=done)
-            except pa.ArrowInvalid as error:
-                self._widen(error, done)
-                continue
-            try:
-                for record_batch in reader:
-                    done += record_batch.num_rows
-                    yield _record_batch(record_batch, self._columns, self.name, self._convert)
-                return
-            except pa.ArrowInvalid as error:
-                self._widen(error, done)
-            finally:
-                reader.close()
+        for record_batch in self._record_batches():
+            yield _record_batch(record_batch, self._columns, self.name, self._convert)
+
+
+def _inferred_type(values: pa.Array) -> pa.DataType:
+    """The type Arrow's CSV reader infers for these (non-null) texts."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["value"])
+    writer.writerows([value] for value in values.to_pylist())
+    data = io.BytesIO(text.getvalue().encode("utf-8"))
+    options = pa_csv.ConvertOptions(strings_can_be_null=True)
+    inferred: pa.DataType = pa_csv.read_csv(data, convert_options=options).schema.field(0).type
+    return pa.string() if pa.types.is_null(inferred) else inferred
 
 
 def open_source(data: Any, name: str) -> Source:
@@ -512,9 +578,20 @@ def _open_file(path: Path) -> Source:
     if suffixes & _COMPRESSED_SUFFIXES or _looks_like_text(head):
         delimiter = "\t" if suffixes & _TAB_SUFFIXES else ","
         return CsvSource(path, delimiter=delimiter)
+    if _looks_like_legacy_text(head):
+        raise InputError(
+            f"{path}: text that is not UTF-8 (Latin-1 or Windows-1252?); save it as UTF-8 CSV "
+            "or as Parquet"
+        )
     if suffixes & _CSV_SUFFIXES:
         raise InputError(f"{path}: not CSV text (binary data); give a CSV or Parquet file")
     raise InputError(f"{path}: neither CSV nor Parquet; give a .csv or .parquet file")
+
+
+def _looks_like_legacy_text(head: bytes) -> bool:
+    """Text in a single-byte encoding: no NUL and (almost) no control characters."""
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r\x0c")
+    return b"\x00" not in head and controls <= len(head) // 100
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -46,6 +46,7 @@ from seismo.schema.types import (
     Role,
     Schema,
     SchemaOverrides,
+    combine_physical,
 )
 
 SAMPLE_ROWS = 1 << 17
@@ -114,6 +115,7 @@ class _ColumnScan:
     sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     counts: dict[str, int] = field(default_factory=dict)
     overflow: bool = False
+    invalid: int = 0  # text that did not parse, in a column read as numbers
     _sorted: NDArray[np.float64] | None = None
 
     def add(
@@ -126,7 +128,8 @@ class _ColumnScan:
             and self.wants_numbers
             and batch.physical is not Physical.BOOL
         ):
-            batch = codes_to_numbers(batch)[0]
+            batch, invalid = codes_to_numbers(batch)
+            self.invalid += invalid
         if isinstance(batch, NumericBatch):
             self._add_numbers(batch, chosen, keep)
         else:
@@ -154,12 +157,7 @@ class _ColumnScan:
 
     @property
     def physical(self) -> Physical:
-        known = self.physicals - {Physical.NULL}
-        if not known:
-            return Physical.NULL
-        if len(known) == 1:
-            return known.pop()
-        return Physical.MIXED
+        return combine_physical(self.physicals)
 
     def evidence(self) -> ColumnEvidence:
         non_missing = self.rows - self.missing
@@ -190,6 +188,7 @@ class _ColumnScan:
             minimum=float(finite[0]),
             maximum=float(finite[-1]),
             integer_valued=bool(np.all(finite == np.floor(finite))),
+            share_numeric_text=1.0 - self.invalid / self.rows,
         )
 
     def sorted_sample(self) -> NDArray[np.float64]:
@@ -294,13 +293,15 @@ def _fixed_columns(
         return {}
     if isinstance(overrides, Schema):
         fixed = {c.name: ColumnOverride(c.kind, c.role) for c in overrides}
+        where = "schema"
     else:
         fixed = dict(overrides.columns)
+        where = overrides.source
     unknown = [name for name in fixed if name not in source.columns]
     if unknown:
         raise SchemaError(
-            f"schema names column(s) {unknown} that {source.name} does not have; its columns are "
-            f"{list(source.columns)}"
+            f"{where}: names column(s) {unknown} that {source.name} does not have; its columns "
+            f"are {list(source.columns)}"
         )
     return fixed
 

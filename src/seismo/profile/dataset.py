@@ -11,7 +11,7 @@ from typing import Any
 from seismo.errors import InputError, ProfileMismatchError
 from seismo.profile.categorical import CategoricalProfile
 from seismo.profile.numeric import NumericProfile
-from seismo.schema.types import Physical, Schema
+from seismo.schema.types import Physical, Schema, combine_physical
 
 ColumnProfile = NumericProfile | CategoricalProfile
 
@@ -40,12 +40,7 @@ class DatasetProfile:
             )
         physical = dict(self.physical)
         for name, kind in other.physical.items():
-            mine = physical.get(name)
-            physical[name] = (
-                kind
-                if mine in (None, kind, Physical.NULL)
-                else (mine if kind is Physical.NULL else Physical.MIXED)
-            )
+            physical[name] = combine_physical({physical.get(name, Physical.NULL), kind})
         return DatasetProfile(
             self.row_count + other.row_count,
             {

@@ -49,6 +49,25 @@ class Physical(StrEnum):
 _E = TypeVar("_E", bound=StrEnum)
 
 
+def combine_physical(seen: set[Physical] | frozenset[Physical]) -> Physical:
+    """The storage type of a column whose batches arrived as ``seen``.
+
+    Nulls say nothing; integers and floats together are floats (integers with missing values
+    often arrive as floats); any other combination is mixed.
+
+    >>> combine_physical({Physical.INT, Physical.FLOAT, Physical.NULL})
+    <Physical.FLOAT: 'float'>
+    >>> combine_physical({Physical.INT, Physical.STRING})
+    <Physical.MIXED: 'mixed'>
+    """
+    known = set(seen) - {Physical.NULL}
+    if known == {Physical.INT, Physical.FLOAT}:
+        return Physical.FLOAT
+    if not known:
+        return Physical.NULL
+    return known.pop() if len(known) == 1 else Physical.MIXED
+
+
 def _parse_enum(enum: type[_E], value: object, where: str) -> _E:
     try:
         return enum(str(value).strip().lower())
@@ -165,6 +184,7 @@ class SchemaOverrides:
     """
 
     columns: Mapping[str, ColumnOverride]
+    source: str = "schema"  # where the overrides came from, for messages (a file path)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "schema") -> SchemaOverrides:
@@ -194,7 +214,7 @@ class SchemaOverrides:
             kind = _parse_enum(Kind, spec["kind"], where) if spec.get("kind") else None
             role = _parse_enum(Role, spec["role"], where) if spec.get("role") else None
             columns[str(name)] = ColumnOverride(kind=kind, role=role)
-        return cls(columns)
+        return cls(columns, source)
 
     def apply(self, column: ColumnSchema) -> ColumnSchema:
         override = self.columns.get(column.name)

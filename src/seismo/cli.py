@@ -93,7 +93,7 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
     )
     table = Table(show_edge=False, header_style="bold")
     for title in ("column", "kind", "method", "p (BH)", report.config.effect, "threshold", "drift"):
-        table.add_column(title, overflow="fold")
+        table.add_column(title, overflow="fold", no_wrap=title == "column")
     for column in report.by_severity()[:limit]:
         name = Text(column.column)  # user data: never rich markup
         if not column.tested:

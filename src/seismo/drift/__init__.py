@@ -3,6 +3,7 @@
 from seismo.drift.config import DriftConfig
 from seismo.drift.engine import compare_profiles
 from seismo.drift.result import ColumnDrift, ColumnSummary, DatasetDrift, DriftReport, Severity
+from seismo.drift.statistics import ProfileStatistics, profile_statistics
 
 __all__ = [
     "ColumnDrift",
@@ -10,6 +11,8 @@ __all__ = [
     "DatasetDrift",
     "DriftConfig",
     "DriftReport",
+    "ProfileStatistics",
     "Severity",
     "compare_profiles",
+    "profile_statistics",
 ]

@@ -11,19 +11,11 @@ from seismo.drift.calibration import column_seed, null_effects
 from seismo.drift.config import DriftConfig
 from seismo.drift.multiple_testing import benjamini_hochberg
 from seismo.drift.result import ColumnDrift, ColumnSummary, DatasetDrift, DriftReport, Severity
-from seismo.profile.categorical import CategoricalProfile
+from seismo.drift.statistics import profile_statistics
 from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference
 from seismo.profile.numeric import NumericProfile
 from seismo.schema.types import ColumnSchema, Role
 from seismo.schema.validate import QualityPolicy, validate
-from seismo.stats.chi2 import chi2_counts
-from seismo.stats.hellinger import hellinger_counts
-from seismo.stats.jensen_shannon import jensen_shannon_counts
-from seismo.stats.kl import kl_counts
-from seismo.stats.ks import ks_counts
-from seismo.stats.psi import psi_counts
-from seismo.stats.wasserstein import wasserstein_grid
-from seismo.stats.ztest import ztest_counts
 
 UNTESTED_ROLES = (Role.TIMESTAMP, Role.ID, Role.IGNORE)
 TOP_CATEGORIES = 5
@@ -134,61 +126,41 @@ def _measure(
     if test is None:
         return skip(f"{column.kind.value} columns are not tested for drift")
 
-    if isinstance(reference, NumericProfile) and isinstance(current, NumericProfile):
-        ref_counts, cur_counts = reference.bin_counts, current.bin_counts
-        if not ref_counts.sum():
-            return skip("no finite values in the reference")
-        if not cur_counts.sum():
-            return skip("no finite values in the current data")
-        grid = reference.grid
-        effect_ref, effect_cur = grid.psi_counts(ref_counts), grid.psi_counts(cur_counts)
-        wasserstein = wasserstein_grid(
-            grid.edges,
-            ref_counts,
-            cur_counts,
-            low=min(reference.minimum, current.minimum),
-            high=max(reference.maximum, current.maximum),
-            reference_std=reference.std,
-        )
-        ks = ks_counts(ref_counts, cur_counts)
-        metrics: dict[str, float | None] = {
-            "ks": ks.statistic,
-            "ks_bound": ks.bound,
-            "wasserstein": wasserstein.statistic,
-            "wasserstein_normalized": wasserstein.normalized,
-            "wasserstein_bound": wasserstein.bound,
-        }
-    elif isinstance(reference, CategoricalProfile) and isinstance(current, CategoricalProfile):
-        ref_counts, cur_counts = reference.bin_counts, current.bin_counts
-        if not ref_counts.sum():
-            return skip("no values in the reference")
-        if not cur_counts.sum():
-            return skip("no values in the current data")
-        effect_ref, effect_cur = ref_counts, cur_counts
-        metrics = {}
-    else:
+    if isinstance(reference, NumericProfile) != isinstance(current, NumericProfile):
         return skip("reference and current profiles are of different types")
+    if isinstance(reference, NumericProfile) and not reference.finite_count:
+        return skip("no finite values in the reference")
+    if isinstance(current, NumericProfile) and not current.finite_count:
+        return skip("no finite values in the current data")
+    if not reference.bin_counts.sum():
+        return skip("no values in the reference")
+    if not current.bin_counts.sum():
+        return skip("no values in the current data")
+    found = profile_statistics(reference, current)
 
-    if test == "ks":
-        if not isinstance(reference, NumericProfile):
-            return skip("the KS test needs a numeric column")
-        statistic, p_value = float(metrics["ks"] or 0.0), ks.pvalue
-    elif test == "ztest" and len(ref_counts) == 3 and ref_counts[-1] == cur_counts[-1] == 0:
-        result = ztest_counts(ref_counts[:2], cur_counts[:2])
-        statistic, p_value = result.statistic, result.pvalue
-    else:  # chi-squared, also for booleans holding values other than the two expected
-        result_chi2 = chi2_counts(ref_counts, cur_counts)
-        statistic, p_value = result_chi2.statistic, result_chi2.pvalue
+    if test == "ks" and found.ks is not None:
+        statistic, p_value = found.ks.statistic, found.ks.pvalue
+    elif test == "ztest" and found.ztest is not None:
+        statistic, p_value = found.ztest.statistic, found.ztest.pvalue
+    else:  # chi-squared; also for booleans holding values other than the two expected
+        statistic, p_value = found.chi2.statistic, found.chi2.pvalue
         test = "chi2"
-
-    psi = psi_counts(effect_ref, effect_cur).statistic
-    jensen_shannon = jensen_shannon_counts(effect_ref, effect_cur).statistic
-    metrics.update(
-        psi=psi,
-        jensen_shannon=jensen_shannon,
-        kl=kl_counts(effect_ref, effect_cur).statistic,
-        hellinger=hellinger_counts(effect_ref, effect_cur).statistic,
-    )
+    metrics: dict[str, float | None] = {
+        "psi": found.psi.statistic,
+        "jensen_shannon": found.jensen_shannon.statistic,
+        "kl": found.kl.statistic,
+        "hellinger": found.hellinger.statistic,
+    }
+    if found.ks is not None:
+        metrics.update(ks=found.ks.statistic, ks_bound=found.ks.bound)
+    if found.wasserstein is not None:
+        metrics.update(
+            wasserstein=found.wasserstein.statistic,
+            wasserstein_normalized=found.wasserstein.normalized,
+            wasserstein_bound=found.wasserstein.bound,
+        )
+    psi, jensen_shannon = found.psi.statistic, found.jensen_shannon.statistic
+    effect_ref, effect_cur = found.reference_counts, found.current_counts
     effect = psi if config.effect == "psi" else jensen_shannon
     threshold, source = _threshold(column.name, effect_ref, int(effect_cur.sum()), config)
     return _Measured(

@@ -30,7 +30,8 @@ app = typer.Typer(
     help="seismo: data drift and model performance monitoring.",
     pretty_exceptions_enable=False,
 )
-out = Console()
+# Piped output (CI logs, files) gets a fixed width wide enough for the summary table.
+out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 
 EXIT_DRIFT = 1
@@ -93,7 +94,7 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
     )
     table = Table(show_edge=False, header_style="bold")
     for title in ("column", "kind", "method", "p (BH)", report.config.effect, "threshold", "drift"):
-        table.add_column(title, overflow="fold", no_wrap=title == "column")
+        table.add_column(title, overflow="fold", no_wrap=title != "drift")
     for column in report.by_severity()[:limit]:
         name = Text(column.column)  # user data: never rich markup
         if not column.tested:
@@ -103,7 +104,7 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
             name,
             column.kind.value,
             column.method or "-",
-            f"{column.p_value_adjusted:.2g}",
+            f"{column.p_value_adjusted:.2g}" if column.p_value_adjusted else "<1e-300",
             f"{column.effect:.3f}",
             f"{column.threshold:.3f}",
             column.severity.value if column.drifted else "no",

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -219,6 +219,175 @@ def _renamed(report: DriftReport, reference: str, current: str) -> DriftReport:
     from dataclasses import replace
 
     return replace(report, reference_name=reference, current_name=current)
+
+
+models_app = typer.Typer(help="Register and list models.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the store's database schema.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
+
+StoreOption = Annotated[
+    str | None, typer.Option("--store", help="Store URL (default: the config's, or SQLite).")
+]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="Service YAML config.")]
+
+
+def _settings(config: Path | None, store: str | None) -> Any:
+    from seismo.service.config import ServiceSettings
+
+    settings = ServiceSettings.from_file(config) if config else ServiceSettings()
+    if store:
+        from dataclasses import replace
+
+        settings = replace(settings, store=store)
+    return settings
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Run the prediction and monitoring service (FastAPI on uvicorn)."""
+    with _user_errors(debug):
+        import uvicorn
+
+        from seismo.service.app import create_app
+        from seismo.store import open_store
+
+        settings = _settings(config, store)
+        # Open (and check) the store first, so an unreachable or outdated database is a one-line
+        # error here rather than a failed server start.
+        opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+        err.print(f"seismo serve: store {settings.store}", markup=False, highlight=False)
+        try:
+            uvicorn.run(
+                create_app(settings, store=opened),
+                host=host or settings.host,
+                port=port or settings.port,
+                log_level="warning",
+            )
+        finally:
+            opened.close()
+
+
+@models_app.command("register")
+def models_register(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    reference: Annotated[Path, typer.Option(help="Training data (CSV/Parquet) for the profile.")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="joblib file of a scikit-learn model to host.")
+    ] = None,
+    schema: Annotated[Path | None, typer.Option(help="Schema file for the reference.")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="classification | regression (models served elsewhere).")
+    ] = None,
+    classes: Annotated[
+        str | None, typer.Option(help="Comma-separated class names, positive class last.")
+    ] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Register the next version of a model with its reference (training) data profile."""
+    with _user_errors(debug):
+        from seismo.service.models import register_model
+        from seismo.store import open_store
+
+        settings = _settings(config, store)
+        fitted = seismo.fit_reference(str(reference), schema, name=str(reference))
+        opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+        try:
+            registered = register_model(
+                opened,
+                name,
+                reference=fitted,
+                model_file=model,
+                models_dir=settings.models_dir,
+                task=task,
+                classes=[c.strip() for c in classes.split(",")] if classes else None,
+            )
+        finally:
+            opened.close()
+        out.print(
+            f"registered {registered.model} version {registered.version} "
+            f"({registered.task}, {len(registered.features)} features"
+            f"{', hosted' if registered.artifact else ', served elsewhere'})",
+            markup=False,
+        )
+
+
+@models_app.command("list")
+def models_list(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """List registered model versions."""
+    with _user_errors(debug):
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            for version in opened.list_model_versions():
+                out.print(
+                    f"{version.model}\tv{version.version}\t{version.task}\t"
+                    f"{version.created_at:%Y-%m-%d %H:%M}",
+                    markup=False,
+                )
+        finally:
+            opened.close()
+
+
+monitor_app = typer.Typer(help="The windowed monitor.", no_args_is_help=True)
+app.add_typer(monitor_app, name="monitor")
+
+
+@monitor_app.command("run")
+def monitor_run(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Only these models (repeatable).")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Process new predictions and labels once (for cron or Airflow), then exit."""
+    with _user_errors(debug):
+        from seismo.monitor import Monitor
+        from seismo.service.config import monitor_config
+        from seismo.store import open_store
+
+        settings = _settings(config, store)
+        monitor_settings, _ = monitor_config(settings.monitor)
+        opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+        try:
+            report = Monitor(opened, monitor_settings).run(model)
+        finally:
+            opened.close()
+        out.print(
+            f"monitor: {report.predictions_read} new predictions, "
+            f"{report.label_changes_read} label changes, {len(report.windows)} windows updated",
+            markup=False,
+        )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Migrate the store's schema to this seismo's version."""
+    with _user_errors(debug):
+        from seismo.store import upgrade
+
+        url = _settings(config, store).store
+        upgrade(url)
+        out.print(f"store schema is up to date: {url}", markup=False)
 
 
 @app.command()

@@ -1,0 +1,151 @@
+"""Registered models: registration from files, and loaded models that answer predictions."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seismo.errors import InputError
+from seismo.profile.dataset import Reference
+from seismo.schema.types import Kind, Role
+from seismo.store.base import ModelVersion, Store
+
+TASKS = ("classification", "regression")
+
+
+def load_artifact(path: str | Path) -> Any:
+    """Load a scikit-learn (joblib) model file, with a clear error when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: model file not found")
+    try:
+        import joblib
+    except ImportError:
+        raise InputError(
+            "hosting models needs scikit-learn: pip install 'seismo[sklearn]'"
+        ) from None
+    try:
+        model = joblib.load(path)
+    except Exception as error:  # unpickling can raise anything
+        raise InputError(f"{path}: not a joblib/pickle model file ({error})") from error
+    if not hasattr(model, "predict"):
+        raise InputError(f"{path}: the object in the file has no predict() method")
+    return model
+
+
+def register_model(
+    store: Store,
+    name: str,
+    *,
+    reference: Reference,
+    model_file: str | Path | None = None,
+    models_dir: str | Path = "seismo-data/models",
+    task: str | None = None,
+    classes: list[str] | None = None,
+    description: str = "",
+) -> ModelVersion:
+    """Register the next version of ``name`` with its reference profile.
+
+    With ``model_file`` (a joblib-saved scikit-learn estimator or pipeline) the service hosts
+    it: the task and classes come from the estimator (``predict_proba`` and ``classes_`` make a
+    classifier), the features from ``feature_names_in_`` or else the reference's feature
+    columns. Without it the model is served elsewhere and only logs predictions; then ``task``
+    is required (and ``classes`` for classification, positive class last).
+    """
+    if not name or "/" in name or ":" in name:
+        raise InputError(f"model name {name!r}: use letters, digits, '-', '_' or '.'")
+    feature_columns = [c.name for c in reference.schema.with_role(Role.FEATURE)]
+    artifact: str | None = None
+    if model_file is not None:
+        estimator = load_artifact(model_file)
+        is_classifier = hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_")
+        task = task or ("classification" if is_classifier else "regression")
+        if is_classifier:
+            classes = [str(c) for c in estimator.classes_]
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is not None:
+            features = [str(n) for n in names]
+            missing = [n for n in features if n not in reference.schema]
+            if missing:
+                raise InputError(
+                    f"{model_file}: the model uses feature(s) {missing} that the reference data "
+                    "does not have"
+                )
+        else:
+            features = feature_columns
+    else:
+        features = feature_columns
+    if task not in TASKS:
+        raise InputError(f"task: give 'classification' or 'regression' (got {task!r})")
+    if task == "classification" and not classes:
+        raise InputError("classes: a classification model needs its class names")
+    latest = store.get_model_version(name)
+    number = latest.version + 1 if latest else 1
+    if model_file is not None:
+        target = Path(models_dir) / name / f"v{number}" / Path(model_file).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(model_file, target)
+        artifact = str(target)
+    version = store.add_model_version(
+        name,
+        task=task,
+        reference=reference.to_bytes(),
+        artifact=artifact,
+        classes=tuple(classes or ()),
+        features=tuple(features),
+        description=description,
+    )
+    if version.version != number:  # another registration won the race for this number
+        raise InputError(f"model {name!r}: registered concurrently; register again")
+    return version
+
+
+@dataclass
+class HostedModel:
+    """A model version ready to serve: metadata, reference kinds and (if hosted) the estimator."""
+
+    version: ModelVersion
+    kinds: dict[str, Kind]
+    estimator: Any | None = None
+    _lock: threading.Lock | None = None
+
+    @classmethod
+    def load(cls, version: ModelVersion) -> HostedModel:
+        reference = Reference.from_bytes(version.reference)
+        kinds = {name: reference.schema[name].kind for name in version.features}
+        estimator = load_artifact(version.artifact) if version.artifact else None
+        return cls(version, kinds, estimator, threading.Lock())
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.version.features
+
+    def predict(self, rows: list[dict[str, Any]]) -> tuple[list[Any], list[Any] | None]:
+        """Outputs and scores (positive-class probability for binary, list for multiclass)."""
+        import pandas as pd
+
+        if self.estimator is None:
+            raise RuntimeError("this model is served elsewhere; it cannot predict here")
+        frame = pd.DataFrame(rows, columns=list(self.features))
+        data: Any = frame if hasattr(self.estimator, "feature_names_in_") else frame.to_numpy()
+        if self.version.task == "classification" and hasattr(self.estimator, "predict_proba"):
+            probabilities = np.asarray(self.estimator.predict_proba(data), dtype=np.float64)
+            classes = [str(c) for c in self.estimator.classes_]
+            outputs = [classes[i] for i in probabilities.argmax(axis=1)]
+            scores: list[Any] = (
+                probabilities[:, 1].round(6).tolist()
+                if len(classes) == 2
+                else probabilities.round(6).tolist()
+            )
+            return outputs, scores
+        predictions = np.asarray(self.estimator.predict(data))
+        return [_plain(value) for value in predictions.tolist()], None
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

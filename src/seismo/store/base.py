@@ -1,0 +1,243 @@
+"""The store contract: domain objects in, domain objects out; no ORM row leaves a backend.
+
+Every backend (SQLAlchemy on SQLite or PostgreSQL) passes one contract test suite
+(``tests/store/test_contract.py``). The docstrings of :class:`Store` are the specification.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from seismo.errors import SeismoError
+
+JSON = Any  # a value json.dumps accepts
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One registered version of a model.
+
+    ``reference`` is a serialised :class:`seismo.profile.Reference` (``Reference.to_bytes()``):
+    the training-data profile every window is compared with. ``artifact`` is the path of the
+    hosted model file, or None for a model served elsewhere that only logs predictions.
+    """
+
+    model: str
+    version: int
+    task: str  # "classification" or "regression"
+    reference: bytes
+    created_at: datetime
+    artifact: str | None = None
+    classes: tuple[str, ...] = ()  # classification: class names; classes[1] is positive
+    features: tuple[str, ...] = ()  # input feature names, in order
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """One logged prediction. ``id`` is unique across the store (client-supplied or generated)."""
+
+    id: str
+    model: str
+    version: int
+    timestamp: datetime  # when the prediction was made (timezone-aware, UTC)
+    features: dict[str, JSON]
+    output: JSON
+    score: JSON = None  # positive-class probability, class probabilities, or None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPrediction:
+    """A prediction as read back, with its ingestion sequence number and current label."""
+
+    seq: int  # strictly increasing in ingestion order within a store
+    prediction: Prediction
+    label: JSON = None
+    labelled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    prediction_id: str
+    label: JSON
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LabelOutcome:
+    """What happened to a batch of labels."""
+
+    inserted: int = 0  # first label for a prediction
+    updated: int = 0  # a different label replaced an earlier one
+    unchanged: int = 0  # the same label again (idempotent re-send)
+    unknown_ids: tuple[str, ...] = ()  # no such prediction: nothing stored, reported back
+
+
+@dataclass(frozen=True, slots=True)
+class LabelChange:
+    """One entry of the label change log, in the order labels were stored."""
+
+    seq: int
+    prediction_id: str
+    model: str
+    version: int
+    timestamp: datetime  # of the prediction, which decides its window
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSummary:
+    """The monitor's summary of one model version, time window and segment.
+
+    ``segment`` is "" for the whole window, else "column=value". ``payload`` is the monitor's
+    serialised summary (profile, performance statistics); the store does not interpret it.
+    """
+
+    model: str
+    version: int
+    start: datetime
+    end: datetime
+    segment: str
+    payload: bytes
+    updated_at: datetime = field(compare=False, default=datetime.min)
+
+
+class StoreError(SeismoError):
+    """The store could not do what was asked (database down, conflict, bad state)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached; writes were not made durable. The API answers 503."""
+
+
+class DuplicatePrediction(StoreError):
+    """A prediction id already exists; the message names it."""
+
+
+class SchemaOutdated(StoreError):
+    """The database schema is older than this seismo; the message says which command upgrades."""
+
+
+class Store(abc.ABC):
+    """Persistent state of the service and the monitor."""
+
+    # -- models -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_model_version(
+        self,
+        model: str,
+        *,
+        task: str,
+        reference: bytes,
+        artifact: str | None = None,
+        classes: Sequence[str] = (),
+        features: Sequence[str] = (),
+        description: str = "",
+    ) -> ModelVersion:
+        """Register the next version of ``model`` (1 for a new model) and return it."""
+
+    @abc.abstractmethod
+    def get_model_version(self, model: str, version: int | None = None) -> ModelVersion | None:
+        """The given version, or the latest when ``version`` is None; None if there is none."""
+
+    @abc.abstractmethod
+    def list_model_versions(self, model: str | None = None) -> list[ModelVersion]:
+        """All versions (of one model, or of all), ordered by model name then version."""
+
+    # -- predictions ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_predictions(self, predictions: Sequence[Prediction]) -> None:
+        """Store the predictions in one transaction; durable when this returns.
+
+        All or nothing: a duplicate id raises :class:`DuplicatePrediction` and stores none.
+        An unreachable database raises :class:`StoreUnavailable`.
+        """
+
+    @abc.abstractmethod
+    def get_prediction(self, prediction_id: str) -> StoredPrediction | None: ...
+
+    @abc.abstractmethod
+    def iter_predictions(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        after_seq: int = 0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        batch_size: int = 10_000,
+    ) -> Iterator[list[StoredPrediction]]:
+        """Predictions of a model in batches, ascending by ``seq``, with their current labels.
+
+        ``after_seq`` resumes after a watermark; ``start``/``end`` select by prediction
+        timestamp (start inclusive, end exclusive). Memory stays bounded by ``batch_size``.
+        """
+
+    @abc.abstractmethod
+    def count_predictions(self, model: str, version: int | None = None) -> int: ...
+
+    # -- labels -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_labels(self, labels: Sequence[Label]) -> LabelOutcome:
+        """Attach ground truth to predictions, in one transaction.
+
+        Re-sending the same label changes nothing (``unchanged``); a different label for the
+        same prediction replaces the earlier one (``updated``); ids that match no prediction are
+        returned in ``unknown_ids`` and nothing is stored for them. Every insert or update
+        appends to the label change log.
+        """
+
+    @abc.abstractmethod
+    def iter_label_changes(self, model: str, *, after_seq: int = 0) -> Iterator[LabelChange]:
+        """The label change log of a model after a watermark, ascending by ``seq``."""
+
+    # -- monitor state ----------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_window(self, summary: WindowSummary) -> None:
+        """Insert or replace the summary for (model, version, start, end, segment)."""
+
+    @abc.abstractmethod
+    def put_windows(
+        self,
+        summaries: Sequence[WindowSummary],
+        *,
+        watermark: tuple[str, str, int] | None = None,
+    ) -> None:
+        """Insert or replace several summaries and set ``watermark`` (job, model, seq), all in
+        one transaction.
+
+        A monitor that merges new rows into stored summaries and then advances its watermark
+        must do both atomically: after a crash between the two it would merge the same rows
+        again on resume. Of two summaries with the same key in ``summaries`` the last wins.
+        """
+
+    @abc.abstractmethod
+    def get_windows(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        segment: str | None = None,
+    ) -> list[WindowSummary]:
+        """Summaries whose window starts in [start, end), ordered by start then segment."""
+
+    @abc.abstractmethod
+    def get_watermark(self, job: str, model: str) -> int:
+        """The last sequence number a job processed for a model (0 when never run)."""
+
+    @abc.abstractmethod
+    def set_watermark(self, job: str, model: str, seq: int) -> None: ...
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise StoreUnavailable if the database cannot be reached, SchemaOutdated if its
+        schema is not at this seismo's migration head."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

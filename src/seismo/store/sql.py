@@ -1,0 +1,900 @@
+"""The SQLAlchemy store: SQLite (the embedded default) and PostgreSQL, one code path.
+
+Tables (SQLAlchemy Core; the Alembic revisions in :mod:`seismo.store.migrations` create them)::
+
+    model_versions    (model, version) PK, task, reference, artifact, classes, features,
+                      description, created_at
+    predictions       seq PK (ingestion order), id UNIQUE, model, version, timestamp,
+                      features, output, score, label, labelled_at
+    label_changes     seq PK (log order), prediction_seq -> predictions.seq, model, label,
+                      received_at
+    window_summaries  (model, version, window_start, window_end, segment) PK, payload,
+                      updated_at
+    watermarks        (job, model) PK, seq, updated_at
+
+JSON values (features, output, score, labels, class and feature names) are stored as text
+written by :mod:`json` (ASCII-escaped, so NaN and infinities, NUL characters and lone
+surrogates survive on both databases). Timestamps are ``timestamptz`` on PostgreSQL and UTC
+text on SQLite; both come back timezone-aware in UTC. Naive datetimes are refused.
+
+A ``seq`` watermark must never skip a row: a job that read up to seq 200 must not later find
+a row 150 committing. SQLite serialises writers (``BEGIN IMMEDIATE``), and on PostgreSQL the
+writers of ``predictions`` and ``label_changes`` take a transaction-scoped advisory lock
+before drawing sequence numbers, so on both numbers are handed out in commit order.
+
+Every transaction goes through :meth:`SQLStore.transaction`, which commits or rolls back and
+turns database errors into the store's exceptions. Only domain objects leave this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shlex
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeAlias
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+
+from seismo.store.base import (
+    DuplicatePrediction,
+    Label,
+    LabelChange,
+    LabelOutcome,
+    ModelVersion,
+    Prediction,
+    SchemaOutdated,
+    Store,
+    StoredPrediction,
+    StoreError,
+    StoreUnavailable,
+    WindowSummary,
+)
+
+TASKS: Final = ("classification", "regression")
+UPGRADE_COMMAND: Final = "seismo db upgrade --store {url}"
+
+_WRITE: Final = "seismo_write"  # execution option: this transaction writes (SQLite: IMMEDIATE)
+_LOOKUP_CHUNK: Final = 1_000  # ids per IN (...) lookup
+_LABEL_PAGE: Final = 10_000  # label changes fetched per query
+
+# -- tables ---------------------------------------------------------------------------------
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _utc(value, "timestamp")
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# BIGINT identity on PostgreSQL; INTEGER PRIMARY KEY AUTOINCREMENT (the rowid, never reused)
+# on SQLite.
+_Seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("model", sa.String, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("task", sa.String, nullable=False),
+    sa.Column("reference", sa.LargeBinary, nullable=False),
+    sa.Column("artifact", sa.String, nullable=True),
+    sa.Column("classes", sa.Text, nullable=False),  # JSON list
+    sa.Column("features", sa.Text, nullable=False),  # JSON list
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("seq", _Seq, sa.Identity(), primary_key=True),
+    sa.Column("id", sa.String, nullable=False),
+    sa.Column("model", sa.String, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+    sa.Column("features", sa.Text, nullable=False),  # JSON object
+    sa.Column("output", sa.Text, nullable=False),  # JSON
+    sa.Column("score", sa.Text, nullable=True),  # JSON; NULL when there is none
+    sa.Column("label", sa.Text, nullable=True),  # JSON, canonical; NULL until labelled
+    sa.Column("labelled_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("id"),
+    # iter_predictions: keyset on seq within a model (and a version); time-range selection.
+    sa.Index(None, "model", "seq"),
+    sa.Index(None, "model", "version", "seq"),
+    sa.Index(None, "model", "timestamp"),
+    sqlite_autoincrement=True,
+)
+
+label_changes = sa.Table(
+    "label_changes",
+    metadata,
+    sa.Column("seq", _Seq, sa.Identity(), primary_key=True),
+    sa.Column(
+        "prediction_seq",
+        _Seq,
+        sa.ForeignKey("predictions.seq", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("model", sa.String, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),  # the label stored by this change (JSON)
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index(None, "model", "seq"),  # iter_label_changes
+    sa.Index(None, "prediction_seq"),  # the foreign key (cascading deletes)
+    sqlite_autoincrement=True,
+)
+
+window_summaries = sa.Table(
+    "window_summaries",
+    metadata,
+    sa.Column("model", sa.String, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("window_start", UTCDateTime, primary_key=True),
+    sa.Column("window_end", UTCDateTime, primary_key=True),
+    sa.Column("segment", sa.String, primary_key=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "model", "window_start"),  # get_windows across versions
+)
+
+watermarks = sa.Table(
+    "watermarks",
+    metadata,
+    sa.Column("job", sa.String, primary_key=True),
+    sa.Column("model", sa.String, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+_Row: TypeAlias = "sa.Row[*tuple[Any, ...]]"
+_PREDICTION_ID_CONSTRAINT: Final = "uq_predictions_id"
+_PREDICTION_COLUMNS: Final = (
+    predictions.c.seq,
+    predictions.c.id,
+    predictions.c.model,
+    predictions.c.version,
+    predictions.c.timestamp,
+    predictions.c.features,
+    predictions.c.output,
+    predictions.c.score,
+    predictions.c.label,
+    predictions.c.labelled_at,
+)
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def _json_default(value: object) -> object:
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"a value of type {type(value).__name__} cannot be stored as JSON")
+
+
+_encode: Callable[[object], str] = json.JSONEncoder(
+    separators=(",", ":"), default=_json_default
+).encode
+# Labels are compared as text: the same value must always give the same text.
+_encode_canonical: Callable[[object], str] = json.JSONEncoder(
+    separators=(",", ":"), sort_keys=True, default=_json_default
+).encode
+_decode: Callable[[str], Any] = json.loads
+
+
+def _utc(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.utcoffset() is None:
+        raise ValueError(
+            f"{what} {value.isoformat()} has no time zone; the store keeps timezone-aware "
+            "UTC datetimes (e.g. datetime.now(UTC) or an ISO string ending in +00:00)"
+        )
+    return value.astimezone(UTC)
+
+
+def _prediction_row(prediction: Prediction) -> dict[str, Any]:
+    try:
+        if not isinstance(prediction.id, str) or not prediction.id:
+            raise ValueError(f"prediction id must be a non-empty string, not {prediction.id!r}")
+        return {
+            "id": prediction.id,
+            "model": prediction.model,
+            "version": prediction.version,
+            "timestamp": _utc(prediction.timestamp, "timestamp"),
+            "features": _encode(prediction.features),
+            "output": _encode(prediction.output),
+            "score": None if prediction.score is None else _encode(prediction.score),
+        }
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"prediction {prediction.id!r}: {error}") from error
+
+
+def _stored_prediction(row: _Row) -> StoredPrediction:
+    return StoredPrediction(
+        seq=row.seq,
+        prediction=Prediction(
+            id=row.id,
+            model=row.model,
+            version=row.version,
+            timestamp=row.timestamp,
+            features=_decode(row.features),
+            output=_decode(row.output),
+            score=None if row.score is None else _decode(row.score),
+        ),
+        label=None if row.label is None else _decode(row.label),
+        labelled_at=row.labelled_at,
+    )
+
+
+def _model_version(row: _Row) -> ModelVersion:
+    return ModelVersion(
+        model=row.model,
+        version=row.version,
+        task=row.task,
+        reference=bytes(row.reference),
+        created_at=row.created_at,
+        artifact=row.artifact,
+        classes=tuple(_decode(row.classes)),
+        features=tuple(_decode(row.features)),
+        description=row.description,
+    )
+
+
+def _window_summary(row: _Row) -> WindowSummary:
+    return WindowSummary(
+        model=row.model,
+        version=row.version,
+        start=row.window_start,
+        end=row.window_end,
+        segment=row.segment,
+        payload=bytes(row.payload),
+        updated_at=row.updated_at,
+    )
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for first in range(0, len(values), size):
+        yield values[first : first + size]
+
+
+def _first_repeated(values: Iterable[str]) -> str | None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+@dataclass(slots=True)
+class _LabelState:
+    seq: int
+    model: str
+    label: str | None
+
+
+# -- engine ---------------------------------------------------------------------------------
+
+
+def upgrade_command(url: str) -> str:
+    """The shell command that migrates the store at ``url`` (password masked)."""
+    parsed = make_url(url)
+    shown = url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    return UPGRADE_COMMAND.format(url=shlex.quote(shown))
+
+
+def shown_url(url: str) -> str:
+    """``url`` safe for messages and logs: the password masked."""
+    parsed = make_url(url)
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
+def create_store_engine(
+    url: str | URL, *, busy_timeout_ms: int = 15_000, connect_timeout_s: int = 5
+) -> Engine:
+    """An engine for the store at ``url``, with the settings every store connection needs.
+
+    SQLite: the parent directory is created; each connection gets ``journal_mode=WAL``,
+    ``synchronous=FULL`` (a commit survives a crash and a power cut), ``foreign_keys=ON`` and
+    ``busy_timeout``; SQLAlchemy issues ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for writes, so
+    writers queue on the lock instead of failing to upgrade a read transaction.
+    PostgreSQL: ``connect_timeout`` (unless the URL sets it) and a pre-ping that replaces
+    connections the server dropped.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
+            raise ValueError(
+                "the SQLite store needs a file, e.g. sqlite:///seismo.db or "
+                "sqlite:////var/lib/seismo/seismo.db; an in-memory database is not a store"
+            )
+        if not parsed.query.get("uri"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed)
+        _configure_sqlite(engine, busy_timeout_ms)
+        return engine
+    if backend == "postgresql":
+        connect_args: dict[str, Any] = {}
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = connect_timeout_s
+        if "application_name" not in parsed.query:
+            connect_args["application_name"] = "seismo"
+        return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    raise ValueError(f"the SQL store supports sqlite and postgresql, not {backend!r}")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The sqlite3 module must not issue BEGIN itself: on_begin below does.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class _FifoLock:
+    """A lock granted in arrival order (a released ``threading.Lock`` goes to whichever
+    thread gets there first, which lets busy writers starve a waiting one)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return False
+        return True  # release() handed it over just as the wait timed out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: now by that waiter
+            else:
+                self._held = False
+
+
+def _advisory_key(name: str) -> int:
+    digest = hashlib.blake2b(f"seismo.store.{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+# -- the store ------------------------------------------------------------------------------
+
+
+class SQLStore(Store):
+    """The store on SQLite or PostgreSQL through SQLAlchemy.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///path/to/seismo.db`` or ``postgresql+psycopg://user@host:5432/db``.
+    busy_timeout_ms
+        SQLite: how long a writer waits for another writer before the store reports
+        :class:`StoreUnavailable`.
+    connect_timeout_s
+        PostgreSQL: how long to wait for a connection (unless the URL sets ``connect_timeout``).
+
+    The schema is not checked here; :func:`seismo.store.open_store` calls :meth:`check`.
+    """
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 15_000, connect_timeout_s: int = 5):
+        self._url = url
+        self._engine = create_store_engine(
+            url, busy_timeout_ms=busy_timeout_ms, connect_timeout_s=connect_timeout_s
+        )
+        self._postgres = self._engine.dialect.name == "postgresql"
+        # SQLite's busy handler polls, so writers of one process under steady contention can
+        # starve one another past the busy timeout; they queue on this lock instead (other
+        # processes still wait in the busy handler).
+        self._write_lock = None if self._postgres else _FifoLock()
+        self._write_wait_s = busy_timeout_ms / 1000
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tests and instrumentation; rows stay in this module)."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"SQLStore({shown_url(self._url)!r})"
+
+    # -- transactions ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back when it raises.
+
+        Database errors leave as :class:`StoreUnavailable` (cannot connect, connection lost,
+        database locked or out of resources), :class:`DuplicatePrediction` (unique violation
+        on a prediction id) or :class:`StoreError` (anything else).
+        """
+        lock = self._write_lock if write else None
+        if lock is not None and not lock.acquire(timeout=self._write_wait_s):
+            raise StoreUnavailable(
+                f"the store database {shown_url(self._url)} is unavailable: other writers "
+                f"held it for more than {self._write_wait_s:g} s"
+            )
+        try:
+            with self._engine.connect() as connection:
+                if write:
+                    connection.execution_options(**{_WRITE: True})
+                with connection.begin():
+                    yield connection
+        except exc.SQLAlchemyError as error:
+            raise self._translate(error) from error
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _translate(self, error: exc.SQLAlchemyError) -> StoreError:
+        original = getattr(error, "orig", None)
+        detail = " ".join(str(original if original is not None else error).split())
+        if isinstance(error, exc.IntegrityError):
+            if _PREDICTION_ID_CONSTRAINT in detail or "predictions.id" in detail:
+                return DuplicatePrediction(f"a prediction id already exists: {detail}")
+            return StoreError(f"the store refused the write: {detail}")
+        unavailable = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+        lost = isinstance(error, exc.DBAPIError) and error.connection_invalidated
+        # sqlite3 reports a missing table as an OperationalError too: that is no outage.
+        schema = self._engine.dialect.name == "sqlite" and detail.startswith("no such ")
+        if (lost or isinstance(error, unavailable)) and not schema:
+            return StoreUnavailable(
+                f"the store database {shown_url(self._url)} is unavailable: {detail}"
+            )
+        return StoreError(f"store error on {shown_url(self._url)}: {detail}")
+
+    def _serialise_writers(self, connection: Connection, name: str) -> None:
+        """PostgreSQL: one writer of ``name`` at a time until commit (SQLite: already so)."""
+        if self._postgres:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_advisory_key(name))))
+
+    # -- schema ------------------------------------------------------------------------------
+    def upgrade(self, revision: str = "head") -> None:
+        """Migrate the schema to ``revision`` in one transaction (concurrent callers queue)."""
+        from seismo.store import migrations
+
+        with self.transaction(write=True) as connection:
+            self._serialise_writers(connection, "migrations")
+            migrations.upgrade(connection, revision)
+
+    def check(self) -> None:
+        from seismo.store import migrations
+
+        with self.transaction() as connection:
+            current = migrations.current_revisions(connection)
+        head = migrations.head_revision()
+        if current == (head,):
+            return
+        where = f"the store database {shown_url(self._url)}"
+        unknown = [revision for revision in current if revision not in migrations.known_revisions()]
+        if unknown:
+            raise SchemaOutdated(
+                f"{where} has schema revision {', '.join(unknown)}, written by a newer seismo "
+                f"(this one knows up to {head}); upgrade seismo"
+            )
+        found = f"revision {', '.join(current)}" if current else "no seismo tables"
+        raise SchemaOutdated(
+            f"{where} has {found}, this seismo needs schema revision {head}; "
+            f"run: {upgrade_command(self._url)}"
+        )
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- models ------------------------------------------------------------------------------
+    def add_model_version(
+        self,
+        model: str,
+        *,
+        task: str,
+        reference: bytes,
+        artifact: str | None = None,
+        classes: Sequence[str] = (),
+        features: Sequence[str] = (),
+        description: str = "",
+    ) -> ModelVersion:
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"a model name must be a non-empty string, not {model!r}")
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r} for model {model!r}; use one of {TASKS}")
+        class_names = tuple(str(name) for name in classes)
+        feature_names = tuple(str(name) for name in features)
+        with self.transaction(write=True) as connection:
+            self._serialise_writers(connection, "model_versions")
+            latest = connection.execute(
+                sa.select(sa.func.max(model_versions.c.version)).where(
+                    model_versions.c.model == model
+                )
+            ).scalar_one()
+            registered = ModelVersion(
+                model=model,
+                version=(latest or 0) + 1,
+                task=task,
+                reference=bytes(reference),
+                created_at=datetime.now(UTC),
+                artifact=artifact,
+                classes=class_names,
+                features=feature_names,
+                description=description,
+            )
+            connection.execute(
+                model_versions.insert().values(
+                    model=registered.model,
+                    version=registered.version,
+                    task=registered.task,
+                    reference=registered.reference,
+                    artifact=registered.artifact,
+                    classes=_encode(list(class_names)),
+                    features=_encode(list(feature_names)),
+                    description=registered.description,
+                    created_at=registered.created_at,
+                )
+            )
+        return registered
+
+    def get_model_version(self, model: str, version: int | None = None) -> ModelVersion | None:
+        query = sa.select(model_versions).where(model_versions.c.model == model)
+        if version is None:
+            query = query.order_by(model_versions.c.version.desc()).limit(1)
+        else:
+            query = query.where(model_versions.c.version == version)
+        with self.transaction() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _model_version(row)
+
+    def list_model_versions(self, model: str | None = None) -> list[ModelVersion]:
+        query = sa.select(model_versions).order_by(model_versions.c.model, model_versions.c.version)
+        if model is not None:
+            query = query.where(model_versions.c.model == model)
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [_model_version(row) for row in rows]
+
+    # -- predictions -------------------------------------------------------------------------
+    def add_predictions(self, predictions: Sequence[Prediction]) -> None:
+        if not predictions:
+            return
+        rows = [_prediction_row(prediction) for prediction in predictions]
+        ids = [row["id"] for row in rows]
+        repeated = _first_repeated(ids)
+        if repeated is not None:
+            raise DuplicatePrediction(
+                f"prediction id {repeated!r} appears twice in one batch; "
+                f"none of the batch's {len(rows)} predictions were stored"
+            )
+        try:
+            with self.transaction(write=True) as connection:
+                self._serialise_writers(connection, "predictions")
+                connection.execute(predictions_insert, rows)
+        except DuplicatePrediction as error:
+            raise self._name_duplicates(ids, error) from error.__cause__
+
+    def _name_duplicates(self, ids: Sequence[str], error: DuplicatePrediction) -> StoreError:
+        try:
+            existing: list[str] = []
+            with self.transaction() as connection:
+                for chunk in _chunks(ids, _LOOKUP_CHUNK):
+                    existing.extend(
+                        connection.execute(
+                            sa.select(predictions.c.id).where(predictions.c.id.in_(chunk))
+                        ).scalars()
+                    )
+        except StoreError:
+            return error
+        if not existing:
+            return error
+        order = {prediction_id: index for index, prediction_id in enumerate(ids)}
+        existing.sort(key=order.__getitem__)
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        return DuplicatePrediction(
+            f"prediction id {existing[0]!r} already exists{more}; "
+            f"none of the batch's {len(ids)} predictions were stored"
+        )
+
+    def get_prediction(self, prediction_id: str) -> StoredPrediction | None:
+        query = sa.select(*_PREDICTION_COLUMNS).where(predictions.c.id == prediction_id)
+        with self.transaction() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _stored_prediction(row)
+
+    def iter_predictions(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        after_seq: int = 0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        batch_size: int = 10_000,
+    ) -> Iterator[list[StoredPrediction]]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        conditions: list[sa.ColumnElement[bool]] = [predictions.c.model == model]
+        if version is not None:
+            conditions.append(predictions.c.version == version)
+        if start is not None:
+            conditions.append(predictions.c.timestamp >= _utc(start, "start"))
+        if end is not None:
+            conditions.append(predictions.c.timestamp < _utc(end, "end"))
+        return self._predictions_after(conditions, after_seq, batch_size)
+
+    def _predictions_after(
+        self, conditions: list[sa.ColumnElement[bool]], after_seq: int, batch_size: int
+    ) -> Iterator[list[StoredPrediction]]:
+        # Keyset pagination: each page is one short transaction, so an iterator left open
+        # holds no connection and no snapshot between pages.
+        while True:
+            query = (
+                sa.select(*_PREDICTION_COLUMNS)
+                .where(*conditions, predictions.c.seq > after_seq)
+                .order_by(predictions.c.seq)
+                .limit(batch_size)
+            )
+            with self.transaction() as connection:
+                rows = connection.execute(query).all()
+            if not rows:
+                return
+            batch = [_stored_prediction(row) for row in rows]
+            yield batch
+            if len(rows) < batch_size:
+                return
+            after_seq = batch[-1].seq
+
+    def count_predictions(self, model: str, version: int | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(predictions)
+        query = query.where(predictions.c.model == model)
+        if version is not None:
+            query = query.where(predictions.c.version == version)
+        with self.transaction() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    # -- labels ------------------------------------------------------------------------------
+    def add_labels(self, labels: Sequence[Label]) -> LabelOutcome:
+        if not labels:
+            return LabelOutcome()
+        prepared: list[tuple[str, str, datetime]] = []
+        for label in labels:
+            if label.label is None:
+                raise ValueError(
+                    f"the label of prediction {label.prediction_id!r} is null; "
+                    "send the ground-truth value"
+                )
+            try:
+                text = _encode_canonical(label.label)
+            except TypeError as error:
+                raise TypeError(f"label of prediction {label.prediction_id!r}: {error}") from None
+            prepared.append(
+                (label.prediction_id, text, _utc(label.received_at, "label received_at"))
+            )
+        ids = list(dict.fromkeys(prediction_id for prediction_id, _, _ in prepared))
+        inserted = updated = unchanged = 0
+        unknown: dict[str, None] = {}
+        with self.transaction(write=True) as connection:
+            self._serialise_writers(connection, "label_changes")
+            states: dict[str, _LabelState] = {}
+            for chunk in _chunks(ids, _LOOKUP_CHUNK):
+                query = sa.select(
+                    predictions.c.id, predictions.c.seq, predictions.c.model, predictions.c.label
+                ).where(predictions.c.id.in_(chunk))
+                for row in connection.execute(query):
+                    states[row.id] = _LabelState(row.seq, row.model, row.label)
+            changed: dict[str, dict[str, Any]] = {}
+            log: list[dict[str, Any]] = []
+            for prediction_id, text, received_at in prepared:
+                state = states.get(prediction_id)
+                if state is None:
+                    unknown[prediction_id] = None
+                    continue
+                if state.label == text:
+                    unchanged += 1
+                    continue
+                if state.label is None:
+                    inserted += 1
+                else:
+                    updated += 1
+                state.label = text
+                changed[prediction_id] = {
+                    "b_seq": state.seq,
+                    "b_label": text,
+                    "b_labelled_at": received_at,
+                }
+                log.append(
+                    {
+                        "prediction_seq": state.seq,
+                        "model": state.model,
+                        "label": text,
+                        "received_at": received_at,
+                    }
+                )
+            if changed:
+                connection.execute(_LABEL_UPDATE, list(changed.values()))
+                connection.execute(label_changes.insert(), log)
+        return LabelOutcome(
+            inserted=inserted, updated=updated, unchanged=unchanged, unknown_ids=tuple(unknown)
+        )
+
+    def iter_label_changes(self, model: str, *, after_seq: int = 0) -> Iterator[LabelChange]:
+        while True:
+            query = (
+                sa.select(
+                    label_changes.c.seq,
+                    predictions.c.id,
+                    predictions.c.model,
+                    predictions.c.version,
+                    predictions.c.timestamp,
+                )
+                .join(predictions, predictions.c.seq == label_changes.c.prediction_seq)
+                .where(label_changes.c.model == model, label_changes.c.seq > after_seq)
+                .order_by(label_changes.c.seq)
+                .limit(_LABEL_PAGE)
+            )
+            with self.transaction() as connection:
+                rows = connection.execute(query).all()
+            for row in rows:
+                yield LabelChange(
+                    seq=row.seq,
+                    prediction_id=row.id,
+                    model=row.model,
+                    version=row.version,
+                    timestamp=row.timestamp,
+                )
+            if len(rows) < _LABEL_PAGE:
+                return
+            after_seq = rows[-1].seq
+
+    # -- monitor state -----------------------------------------------------------------------
+    def put_window(self, summary: WindowSummary) -> None:
+        self.put_windows([summary])
+
+    def put_windows(
+        self,
+        summaries: Sequence[WindowSummary],
+        *,
+        watermark: tuple[str, str, int] | None = None,
+    ) -> None:
+        now = datetime.now(UTC)
+        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for summary in summaries:
+            row = {
+                "model": summary.model,
+                "version": summary.version,
+                "window_start": _utc(summary.start, "window start"),
+                "window_end": _utc(summary.end, "window end"),
+                "segment": summary.segment,
+                "payload": bytes(summary.payload),
+                "updated_at": now,
+            }
+            # The last summary of a key wins, as if they had been put one after another.
+            rows[tuple(row[name] for name in _WINDOW_KEY)] = row
+        if not rows and watermark is None:
+            return
+        with self.transaction(write=True) as connection:
+            if rows:
+                connection.execute(self._upsert(window_summaries, _WINDOW_KEY), list(rows.values()))
+            if watermark is not None:
+                job, model, seq = watermark
+                connection.execute(
+                    self._upsert(watermarks, ("job", "model")),
+                    {"job": job, "model": model, "seq": seq, "updated_at": now},
+                )
+
+    def _upsert(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
+        """INSERT ... ON CONFLICT (key) DO UPDATE SET every other column (both dialects)."""
+        if self._postgres:
+            pg_insert = postgresql.insert(table)
+            pg_values = {
+                column.name: pg_insert.excluded[column.name]
+                for column in table.columns
+                if column.name not in key
+            }
+            return pg_insert.on_conflict_do_update(index_elements=list(key), set_=pg_values)
+        lite_insert = sqlite.insert(table)
+        lite_values = {
+            column.name: lite_insert.excluded[column.name]
+            for column in table.columns
+            if column.name not in key
+        }
+        return lite_insert.on_conflict_do_update(index_elements=list(key), set_=lite_values)
+
+    def get_windows(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        segment: str | None = None,
+    ) -> list[WindowSummary]:
+        table = window_summaries
+        query = sa.select(table).where(table.c.model == model)
+        if version is not None:
+            query = query.where(table.c.version == version)
+        if start is not None:
+            query = query.where(table.c.window_start >= _utc(start, "start"))
+        if end is not None:
+            query = query.where(table.c.window_start < _utc(end, "end"))
+        if segment is not None:
+            query = query.where(table.c.segment == segment)
+        query = query.order_by(
+            table.c.window_start, table.c.segment, table.c.version, table.c.window_end
+        )
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [_window_summary(row) for row in rows]
+
+    def get_watermark(self, job: str, model: str) -> int:
+        query = sa.select(watermarks.c.seq).where(
+            watermarks.c.job == job, watermarks.c.model == model
+        )
+        with self.transaction() as connection:
+            seq = connection.execute(query).scalar_one_or_none()
+        return 0 if seq is None else int(seq)
+
+    def set_watermark(self, job: str, model: str, seq: int) -> None:
+        self.put_windows((), watermark=(job, model, seq))
+
+
+predictions_insert: Final = predictions.insert()
+_WINDOW_KEY: Final = ("model", "version", "window_start", "window_end", "segment")
+_LABEL_UPDATE: Final = (
+    predictions.update()
+    .where(predictions.c.seq == sa.bindparam("b_seq"))
+    .values(label=sa.bindparam("b_label"), labelled_at=sa.bindparam("b_labelled_at"))
+)

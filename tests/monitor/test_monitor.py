@@ -1,0 +1,158 @@
+"""End to end: log predictions over several days, add late labels, run the monitor, read series."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.metrics import accuracy_score, f1_score
+
+import seismo
+from seismo.monitor import Monitor, MonitorSettings, WindowState, window_start
+from seismo.service.app import create_app
+from seismo.service.config import ServiceSettings
+from seismo.service.models import register_model
+from seismo.store import open_store
+from tests.service.conftest import FEATURES, training_frame
+
+DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def client(tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url, upgrade=True)
+    reference = seismo.fit_reference(
+        training_frame(2000), {"columns": {"malignant": {"role": "target"}}}
+    )
+    register_model(store, "m", reference=reference, task="classification", classes=["no", "yes"])
+    settings = ServiceSettings(store=url, monitor={"window": "1d", "segments": ["tumor site"]})
+    with TestClient(create_app(settings, store=store)) as http:
+        yield http, store
+    store.close()
+
+
+def _log_day(
+    http: TestClient, day: int, rows: int, shift: float, seed: int, base: datetime = DAY0
+) -> list[dict]:
+    frame = training_frame(rows, seed=seed)
+    frame["mean radius"] += shift * 3.0
+    rng = np.random.default_rng(seed)
+    records = []
+    for i, row in enumerate(frame.to_dict(orient="records")):
+        truth = row.pop("malignant")
+        output = truth if rng.random() < 0.8 else ("no" if truth == "yes" else "yes")
+        records.append(
+            {
+                "id": f"d{day}-{i}",
+                "features": {k: row[k] for k in FEATURES},
+                "output": output,
+                "score": 0.8 if output == "yes" else 0.2,
+                "timestamp": (base + timedelta(days=day, seconds=30 * i)).isoformat(),
+                "truth": truth,
+            }
+        )
+    body = [{k: v for k, v in r.items() if k != "truth"} for r in records]
+    response = http.post("/v1/models/m/predictions", json={"predictions": body})
+    assert response.status_code == 200, response.text
+    return records
+
+
+def test_windows_drift_performance_late_labels_and_no_double_counting(client) -> None:  # type: ignore[no-untyped-def]
+    http, _ = client
+    days = [_log_day(http, d, 600, shift=1.0 if d == 2 else 0.0, seed=10 + d) for d in range(3)]
+    labelled = days[0][:300]
+    http.post(
+        "/v1/models/m/labels",
+        json=[{"prediction_id": r["id"], "label": r["truth"]} for r in labelled],
+    )
+    run = http.post("/v1/monitor/run").json()
+    assert run["predictions_read"] == 1800 and run["windows"] == 3
+
+    drift = http.get("/v1/models/m/drift").json()["windows"]
+    assert [w["start"][:10] for w in drift] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    assert [w["features"]["mean radius"]["drifted"] for w in drift] == [False, False, True]
+    assert [w["rows"] for w in drift] == [600, 600, 600]
+
+    performance = http.get("/v1/models/m/performance").json()["windows"]
+    first = performance[0]
+    assert first["labelled"] == 300 and first["label_coverage"] == pytest.approx(0.5)
+    truth = [r["truth"] for r in labelled]
+    outputs = [r["output"] for r in labelled]
+    accuracy = first["metrics"]["accuracy"]
+    assert accuracy["value"] == pytest.approx(accuracy_score(truth, outputs))
+    assert accuracy["interval"]["low"] < accuracy["value"] < accuracy["interval"]["high"]
+    assert first["metrics"]["f1"]["value"] == pytest.approx(
+        f1_score(truth, outputs, pos_label="yes")
+    )
+    assert performance[1]["metrics"] is None
+
+    # Nothing new: a second run reads nothing and changes nothing.
+    assert http.post("/v1/monitor/run").json() == {
+        "windows": 0,
+        "predictions_read": 0,
+        "label_changes_read": 0,
+    }
+    # A late label (and a corrected one) updates only the window its prediction belongs to.
+    late = days[1][0]
+    http.post(
+        "/v1/models/m/labels",
+        json=[
+            {"prediction_id": late["id"], "label": late["truth"]},
+            {"prediction_id": labelled[0]["id"], "label": "no" if truth[0] == "yes" else "yes"},
+        ],
+    )
+    run = http.post("/v1/monitor/run").json()
+    assert run == {"windows": 2, "predictions_read": 0, "label_changes_read": 2}
+    performance = http.get("/v1/models/m/performance").json()["windows"]
+    assert [w["labelled"] for w in performance] == [300, 1, 0]
+    corrected = [("no" if truth[0] == "yes" else "yes"), *truth[1:]]
+    assert performance[0]["metrics"]["accuracy"]["value"] == pytest.approx(
+        accuracy_score(corrected, outputs)
+    )
+
+    rolling = http.get("/v1/models/m/performance", params={"rolling": 3}).json()["windows"]
+    assert rolling[-1]["labelled"] == 301 and rolling[-1]["rows"] == 1800
+
+    segments = http.get("/v1/models/m/drift", params={"segment": "tumor site=left"}).json()
+    assert sum(w["rows"] for w in segments["windows"]) == sum(
+        1 for day in days for r in day if r["features"]["tumor site"] == "left"
+    )
+    page = http.get("/v1/models/m/report", params={"start": drift[2]["start"]})
+    assert page.status_code == 200 and "mean radius" in page.text
+    missing = http.get("/v1/models/m/report", params={"start": "2020-01-01T00:00:00Z"})
+    assert missing.status_code == 404
+    quality = http.get("/v1/models/m/quality").json()["windows"]
+    assert len(quality) == 3
+
+
+def test_window_summaries_merge_into_the_summary_of_the_union(client) -> None:  # type: ignore[no-untyped-def]
+    http, store = client
+    base = window_start(DAY0, timedelta(days=2))
+    for day in range(2):
+        _log_day(http, day, 200, 0.0, seed=day, base=base)
+    monitor = Monitor(store, MonitorSettings(window=timedelta(days=2)))
+    monitor.run()
+    two_days = store.get_windows("m", segment="")
+    assert len(two_days) == 1
+    whole = WindowState.from_bytes(two_days[0].payload)
+    daily = Monitor(store, MonitorSettings(window=timedelta(days=1)))
+    states = []
+    for day in range(2):
+        start = base + timedelta(days=day)
+        daily.rebuild("m", 1, start)
+        found = [
+            w
+            for w in store.get_windows("m", segment="")
+            if w.start == start and w.end == start + timedelta(days=1)
+        ]
+        states.append(WindowState.from_bytes(found[0].payload))
+    merged = states[0].merge(states[1])
+    assert merged.rows == whole.rows == 400
+    for name in FEATURES:
+        np.testing.assert_array_equal(
+            merged.profile.columns[name].bin_counts, whole.profile.columns[name].bin_counts
+        )

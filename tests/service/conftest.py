@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+import seismo
+from seismo.service.app import create_app
+from seismo.service.config import ServiceSettings
+from seismo.service.models import register_model
+from seismo.store import Store, open_store
+
+FEATURES = ["mean radius", "mean texture", "mean smoothness", "worst area", "tumor site"]
+
+
+def training_frame(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    """A small, seeded binary problem with a categorical feature and unicode-free names."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "mean radius": rng.normal(14, 3, rows),
+            "mean texture": rng.normal(19, 4, rows),
+            "mean smoothness": rng.normal(0.1, 0.01, rows),
+            "worst area": rng.lognormal(6.5, 0.5, rows),
+            "tumor site": rng.choice(["left", "right"], rows),
+        }
+    )
+    logit = (frame["mean radius"] - 14) / 3 + (frame["mean texture"] - 19) / 4
+    frame["malignant"] = np.where(rng.random(rows) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return frame
+
+
+def fit_pipeline(frame: pd.DataFrame) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = FEATURES[:4]
+    transform = ColumnTransformer(
+        [("num", StandardScaler(), numeric), ("cat", OneHotEncoder(), ["tumor site"])]
+    )
+    model = make_pipeline(transform, LogisticRegression(max_iter=500))
+    model.fit(frame[FEATURES], frame["malignant"])
+    return model
+
+
+@dataclass
+class Service:
+    client: TestClient
+    store: Store
+    store_url: str
+
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    path = tmp_path / "model.joblib"
+    joblib.dump(fit_pipeline(training_frame()), path)
+    return path
+
+
+@pytest.fixture
+def service(tmp_path: Path, model_file: Path) -> Iterator[Service]:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url, upgrade=True)
+    reference = seismo.fit_reference(
+        training_frame(), {"columns": {"malignant": {"role": "target"}}}
+    )
+    register_model(
+        store,
+        "cancer",
+        reference=reference,
+        model_file=model_file,
+        models_dir=tmp_path / "models",
+    )
+    register_model(
+        store, "elsewhere", reference=reference, task="classification", classes=["no", "yes"]
+    )
+    settings = ServiceSettings(store=url, max_body_bytes=200_000, max_batch_rows=500)
+    with TestClient(create_app(settings, store=store)) as client:
+        yield Service(client, store, url)
+    store.close()

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.service.conftest import FEATURES, Service, training_frame
+
+
+def _instances(rows: int = 3) -> list[dict[str, object]]:
+    frame = training_frame(rows, seed=5)[FEATURES]
+    return frame.to_dict(orient="records")
+
+
+def test_predict_answers_kserve_v1_and_logs_every_prediction(service: Service) -> None:
+    response = service.client.post("/v1/models/cancer:predict", json={"instances": _instances(4)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["predictions"]) == 4 and set(body["predictions"]) <= {"yes", "no"}
+    assert body["model_version"] == 1 and len(body["ids"]) == len(set(body["ids"])) == 4
+    assert all(0.0 <= s <= 1.0 for s in body["scores"])
+    stored = service.store.get_prediction(body["ids"][0])
+    assert stored is not None
+    assert stored.prediction.output == body["predictions"][0]
+    assert stored.prediction.score == pytest.approx(body["scores"][0])
+    assert stored.prediction.features == _instances(4)[0]
+    assert service.store.count_predictions("cancer") == 4
+
+
+def test_instances_may_be_lists_in_feature_order(service: Service) -> None:
+    rows = [[r[name] for name in FEATURES] for r in _instances(2)]
+    response = service.client.post("/v1/models/cancer:predict", json={"instances": rows})
+    assert response.status_code == 200, response.text
+
+
+def test_predictions_made_elsewhere_are_ingested(service: Service) -> None:
+    rows = [
+        {
+            "id": f"ext-{i}",
+            "features": r,
+            "output": "yes",
+            "score": 0.7,
+            "timestamp": "2026-01-02T03:04:05Z",
+        }
+        for i, r in enumerate(_instances(5))
+    ]
+    response = service.client.post("/v1/models/elsewhere/predictions", json={"predictions": rows})
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 5
+    stored = service.store.get_prediction("ext-3")
+    assert stored is not None and stored.prediction.timestamp.isoformat().startswith("2026-01-02")
+    again = service.client.post("/v1/models/elsewhere/predictions", json={"predictions": rows[:1]})
+    assert again.status_code == 409 and "ext-0" in again.json()["error"]["message"]
+
+
+def test_labels_are_idempotent_correctable_and_report_unknown_ids(service: Service) -> None:
+    ids = service.client.post(
+        "/v1/models/cancer:predict", json={"instances": _instances(3)}
+    ).json()["ids"]
+    labels = [{"prediction_id": i, "label": "yes"} for i in ids] + [
+        {"prediction_id": "nope", "label": "no"}
+    ]
+    first = service.client.post("/v1/models/cancer/labels", json={"labels": labels}).json()
+    assert first == {"inserted": 3, "updated": 0, "unchanged": 0, "unknown_ids": ["nope"]}
+    again = service.client.post("/v1/models/cancer/labels", json={"labels": labels}).json()
+    assert again["unchanged"] == 3 and again["inserted"] == 0
+    fixed = service.client.post(
+        "/v1/models/cancer/labels", json=[{"prediction_id": ids[0], "label": "no"}]
+    ).json()
+    assert fixed["updated"] == 1
+    stored = service.store.get_prediction(ids[0])
+    assert stored is not None and stored.label == "no"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code", "field"),
+    [
+        ("/v1/models/ghost:predict", {"instances": [{}]}, 404, "unknown_model", None),
+        (
+            "/v1/models/cancer:predict",
+            {"instances": [{"mean radius": 1}]},
+            422,
+            "invalid_instances",
+            "instances[0]",
+        ),
+        ("/v1/models/cancer:predict", {"rows": []}, 422, "missing_field", "instances"),
+        ("/v1/models/elsewhere:predict", {"instances": [{}]}, 409, "not_hosted", None),
+        ("/v1/models/cancer/labels", {"labels": [{"id": "x"}]}, 422, "invalid_labels", "labels[0]"),
+    ],
+)
+def test_client_mistakes_get_a_4xx_json_naming_the_field(
+    service: Service, path: str, body: object, status: int, code: str, field: str | None
+) -> None:
+    response = service.client.post(path, json=body)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    if field is not None:
+        assert error["problems"][0]["field"] == field
+
+
+def test_wrong_types_nan_malformed_and_oversized_bodies(service: Service) -> None:
+    bad = _instances(2)
+    bad[1]["mean radius"] = "big"
+    response = service.client.post("/v1/models/cancer:predict", json={"instances": bad})
+    assert response.status_code == 422
+    assert response.json()["error"]["problems"][0]["field"] == "instances[1].mean radius"
+    nan_body = json.dumps({"instances": _instances(1)}).replace("}]", ', "x": NaN}]')
+    response = service.client.post(
+        "/v1/models/cancer:predict",
+        content=nan_body,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400 and "NaN" in response.json()["error"]["message"]
+    response = service.client.post(
+        "/v1/models/cancer:predict",
+        content=b'{"instances": [',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
+    huge = {"instances": _instances(1) * 2000}
+    response = service.client.post("/v1/models/cancer:predict", json=huge)
+    assert response.status_code == 413
+    many = {"instances": _instances(1) * 501}
+    response = service.client.post("/v1/models/cancer:predict", json=many)
+    assert response.status_code == 413 and "at most 500" in response.json()["error"]["message"]
+    assert service.store.count_predictions("cancer") == 0
+
+
+def test_a_batch_with_a_bad_row_stores_nothing(service: Service) -> None:
+    rows = [{"features": r, "output": "no"} for r in _instances(4)]
+    rows[2]["features"] = {**rows[2]["features"], "extra": 1}
+    response = service.client.post("/v1/models/elsewhere/predictions", json=rows)
+    assert response.status_code == 422
+    assert "predictions[2].features" in response.json()["error"]["message"]
+    assert service.store.count_predictions("elsewhere") == 0
+
+
+def test_model_listing_and_metrics(service: Service) -> None:
+    listing = service.client.get("/v1/models").json()["models"]
+    assert {m["name"] for m in listing} == {"cancer", "elsewhere"}
+    info = service.client.get("/v1/models/cancer").json()
+    assert info["features"] == FEATURES and info["classes"] == ["no", "yes"] and info["hosted"]
+    service.client.post("/v1/models/cancer:predict", json={"instances": _instances(2)})
+    text = service.client.get("/metrics").text
+    assert 'seismo_ingested_rows_total{endpoint="predict",model="cancer"} 2.0' in text
+    assert service.client.get("/readyz").json() == {"status": "ready"}

@@ -6,6 +6,7 @@
 """
 
 from seismo.api import compare, fit_reference, profile
+from seismo.client import Client
 from seismo.drift import DriftConfig, DriftReport, Severity
 from seismo.errors import InputError, SchemaError, SeismoError
 from seismo.profile import DatasetProfile, ProfileOptions, Reference
@@ -14,6 +15,7 @@ from seismo.schema import Kind, Role, Schema
 __version__ = "0.1.0"
 
 __all__ = [
+    "Client",
     "DatasetProfile",
     "DriftConfig",
     "DriftReport",

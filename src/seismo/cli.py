@@ -294,11 +294,16 @@ def models_register(
 ) -> None:
     """Register the next version of a model with its reference (training) data profile."""
     with _user_errors(debug):
-        from seismo.service.models import register_model
+        from seismo.service.models import fit_reference_with_predictions, register_model
         from seismo.store import open_store
 
         settings = _settings(config, store)
-        fitted = seismo.fit_reference(str(reference), schema, name=str(reference))
+        if model is not None:
+            fitted = fit_reference_with_predictions(
+                str(reference), schema, model, name=str(reference)
+            )
+        else:
+            fitted = seismo.fit_reference(str(reference), schema, name=str(reference))
         opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
         try:
             registered = register_model(

@@ -156,3 +156,46 @@ def test_window_summaries_merge_into_the_summary_of_the_union(client) -> None:  
         np.testing.assert_array_equal(
             merged.profile.columns[name].bin_counts, whole.profile.columns[name].bin_counts
         )
+
+
+def test_prediction_drift_compares_logged_outputs_with_the_reference_predictions(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url, upgrade=True)
+    training = training_frame(2000)
+    rng = np.random.default_rng(1)
+    training["prediction"] = np.where(rng.random(len(training)) < 0.3, "yes", "no")
+    training["score"] = rng.uniform(0, 1, len(training))
+    schema = {
+        "columns": {
+            "malignant": {"role": "target"},
+            "prediction": {"kind": "categorical", "role": "prediction"},
+            "score": {"role": "score"},
+        }
+    }
+    register_model(
+        store,
+        "m",
+        reference=seismo.fit_reference(training, schema),
+        task="classification",
+        classes=["no", "yes"],
+    )
+    with TestClient(create_app(ServiceSettings(store=url), store=store)) as http:
+        frame = training_frame(500, seed=3)
+        body = [
+            {
+                "features": {k: row[k] for k in FEATURES},
+                "output": "yes",
+                "score": 0.95,
+                "timestamp": DAY0.isoformat(),
+            }
+            for row in frame.to_dict(orient="records")
+        ]
+        assert http.post("/v1/models/m/predictions", json=body).status_code == 200
+        http.post("/v1/monitor/run")
+        window = http.get("/v1/models/m/drift").json()["windows"][0]
+    store.close()
+    assert window["features"]["prediction"]["drifted"]
+    assert window["features"]["score"]["drifted"]
+    assert not window["features"]["mean radius"]["drifted"]

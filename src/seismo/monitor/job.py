@@ -24,6 +24,7 @@ from seismo.monitor.windows import Performance, WindowState, window_start
 from seismo.performance import ClassificationSummary, RegressionSummary
 from seismo.profile.build import profile_current
 from seismo.profile.dataset import Reference
+from seismo.schema.types import Role
 from seismo.store.base import ModelVersion, Store, StoredPrediction, WindowSummary
 
 log = logging.getLogger("seismo.monitor")
@@ -132,6 +133,12 @@ def summarize_rows(
     columns: dict[str, Any] = {
         name: [stored.prediction.features.get(name) for stored in rows] for name in features
     }
+    # Prediction drift: the reference's prediction/score columns (the model's outputs on the
+    # training data) are compared with the logged outputs and scores.
+    for column in reference.schema.with_role(Role.PREDICTION):
+        columns[column.name] = [stored.prediction.output for stored in rows]
+    for column in reference.schema.with_role(Role.SCORE):
+        columns[column.name] = [_scalar_score(stored.prediction.score) for stored in rows]
     profile = profile_current(reference, open_source(columns, "window"))
     labelled = [stored for stored in rows if stored.label is not None]
     delay = sum(
@@ -160,6 +167,13 @@ def _performance(version: ModelVersion, labelled: list[StoredPrediction]) -> Per
     if one_each or all(isinstance(s, list) and len(s) == len(classes) for s in scores):
         score_array = np.array(scores, dtype=np.float64)
     return ClassificationSummary.from_batch(classes, labels_text, outputs_text, score_array)
+
+
+def _scalar_score(score: Any) -> float | None:
+    """A binary model's positive-class probability (the last of two class probabilities)."""
+    if isinstance(score, list):
+        return float(score[-1]) if len(score) == 2 else None
+    return None if score is None else float(score)
 
 
 def _number(value: Any) -> float:

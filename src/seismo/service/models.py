@@ -105,6 +105,64 @@ def register_model(
     return version
 
 
+PREDICTION_COLUMN = "prediction"
+SCORE_COLUMN = "score"
+
+
+def fit_reference_with_predictions(
+    data: Any, schema: Any, model_file: str | Path, *, name: str = "reference"
+) -> Reference:
+    """Fit a hosted model's reference with the model's own outputs on the training data.
+
+    The columns ``prediction`` (and ``score`` for a binary classifier: the positive-class
+    probability) are added with roles prediction/score, so the monitor reports prediction drift
+    against what the model did on its training data. Needs a model that records its input
+    column names (``feature_names_in_``, set when it was fitted on a DataFrame); otherwise the
+    reference is fitted as given.
+    """
+    from seismo.api import fit_reference
+    from seismo.schema.io import as_overrides
+    from seismo.schema.types import ColumnOverride, SchemaOverrides
+
+    estimator = load_artifact(model_file)
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return fit_reference(data, schema, name=name)
+    frame = _to_pandas(data)
+    missing = [str(n) for n in names if n not in frame.columns]
+    if missing:
+        raise InputError(f"{name}: the model uses feature(s) {missing} that the data lacks")
+    inputs = frame[list(names)]
+    overrides = dict(getattr(as_overrides(schema), "columns", {}) or {})
+    if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
+        probabilities = np.asarray(estimator.predict_proba(inputs), dtype=np.float64)
+        classes = [str(c) for c in estimator.classes_]
+        frame[PREDICTION_COLUMN] = [classes[i] for i in probabilities.argmax(axis=1)]
+        overrides[PREDICTION_COLUMN] = ColumnOverride(Kind.CATEGORICAL, Role.PREDICTION)
+        if len(classes) == 2:
+            frame[SCORE_COLUMN] = probabilities[:, 1]
+            overrides[SCORE_COLUMN] = ColumnOverride(Kind.NUMERIC, Role.SCORE)
+    else:
+        frame[PREDICTION_COLUMN] = np.asarray(estimator.predict(inputs), dtype=np.float64)
+        overrides[PREDICTION_COLUMN] = ColumnOverride(Kind.NUMERIC, Role.PREDICTION)
+    return fit_reference(frame, SchemaOverrides(overrides, name), name=name)
+
+
+def _to_pandas(data: Any) -> Any:
+    import pandas as pd
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pq.read_table(path).to_pandas()
+        return pa_csv.read_csv(path).to_pandas()
+    if isinstance(data, pd.DataFrame):
+        return data.copy()
+    raise InputError("the reference data must be a CSV/Parquet path or a pandas DataFrame")
+
+
 @dataclass
 class HostedModel:
     """A model version ready to serve: metadata, reference kinds and (if hosted) the estimator."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from seismo.errors import InputError
 from seismo.store.base import (
     DuplicatePrediction,
     Label,
@@ -64,7 +65,7 @@ def _sql_store(url: str) -> SQLStore:
         hint = ""
         if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
             hint = f" (for PostgreSQL write postgresql+psycopg://{url.partition('://')[2]})"
-        raise ValueError(
+        raise InputError(
             f"unknown store URL scheme {scheme!r}; use one of: {', '.join(SCHEMES.values())}" + hint
         )
     from seismo.store.sql import SQLStore

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import joblib
+import pytest
 from typer.testing import CliRunner
 
 from seismo.cli import app
@@ -16,7 +17,10 @@ from tests.service.conftest import fit_pipeline, training_frame
 runner = CliRunner()
 
 
-def test_register_a_hosted_model_then_run_the_monitor(tmp_path: Path) -> None:
+def test_register_a_hosted_model_then_run_the_monitor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default models_dir is relative to the working directory
     url = f"sqlite:///{tmp_path / 'store.db'}"
     frame = training_frame()
     reference_file = tmp_path / "train.parquet"
@@ -55,6 +59,7 @@ def test_register_a_hosted_model_then_run_the_monitor(tmp_path: Path) -> None:
     assert reference.schema["malignant"].role is Role.TARGET
 
     listing = runner.invoke(app, ["models", "list", "--store", url])
+    assert (tmp_path / "seismo-data/models/cancer/v1/model.joblib").is_file()
     assert listing.exit_code == 0 and listing.output.split()[:3] == [
         "cancer",
         "v1",

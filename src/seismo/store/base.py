@@ -174,6 +174,8 @@ class Store(abc.ABC):
 
         ``after_seq`` resumes after a watermark; ``start``/``end`` select by prediction
         timestamp (start inclusive, end exclusive). Memory stays bounded by ``batch_size``.
+        Rows become visible in ``seq`` order (no row commits later with a lower ``seq`` than
+        one already visible), so resuming after the last ``seq`` seen never skips a row.
         """
 
     @abc.abstractmethod
@@ -187,7 +189,8 @@ class Store(abc.ABC):
         Re-sending the same label changes nothing (``unchanged``); a different label for the
         same prediction replaces the earlier one (``updated``); ids that match no prediction are
         returned in ``unknown_ids`` and nothing is stored for them. Every insert or update
-        appends to the label change log.
+        appends to the label change log. Labels of one batch apply in order; a null label is
+        refused with ValueError.
         """
 
     @abc.abstractmethod
@@ -204,14 +207,12 @@ class Store(abc.ABC):
         self,
         summaries: Sequence[WindowSummary],
         *,
-        watermark: tuple[str, str, int] | None = None,
+        watermarks: Sequence[tuple[str, str, int]] = (),
     ) -> None:
-        """Insert or replace several summaries and set ``watermark`` (job, model, seq), all in
-        one transaction.
-
-        A monitor that merges new rows into stored summaries and then advances its watermark
-        must do both atomically: after a crash between the two it would merge the same rows
-        again on resume. Of two summaries with the same key in ``summaries`` the last wins.
+        """Insert or replace several summaries and set ``watermarks`` (job, model, seq), all
+        in one transaction: one durable commit for a whole monitor run, and readers never see
+        some segments of a window rebuilt and others not. Of two summaries with the same key
+        the last wins.
         """
 
     @abc.abstractmethod

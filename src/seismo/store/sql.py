@@ -167,7 +167,7 @@ window_summaries = sa.Table(
     sa.Index(None, "model", "window_start"),  # get_windows across versions
 )
 
-watermarks = sa.Table(
+watermarks_table = sa.Table(
     "watermarks",
     metadata,
     sa.Column("job", sa.String, primary_key=True),
@@ -807,10 +807,10 @@ class SQLStore(Store):
         self,
         summaries: Sequence[WindowSummary],
         *,
-        watermark: tuple[str, str, int] | None = None,
+        watermarks: Sequence[tuple[str, str, int]] = (),
     ) -> None:
         now = datetime.now(UTC)
-        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        windows: dict[tuple[Any, ...], dict[str, Any]] = {}
         for summary in summaries:
             row = {
                 "model": summary.model,
@@ -822,17 +822,22 @@ class SQLStore(Store):
                 "updated_at": now,
             }
             # The last summary of a key wins, as if they had been put one after another.
-            rows[tuple(row[name] for name in _WINDOW_KEY)] = row
-        if not rows and watermark is None:
+            windows[tuple(row[name] for name in _WINDOW_KEY)] = row
+        marks: dict[tuple[str, str], dict[str, Any]] = {}
+        for job, model, seq in watermarks:
+            if not isinstance(seq, int) or seq < 0:
+                raise ValueError(f"watermark of {job!r} for {model!r} must be an int >= 0: {seq!r}")
+            marks[job, model] = {"job": job, "model": model, "seq": seq, "updated_at": now}
+        if not windows and not marks:
             return
         with self.transaction(write=True) as connection:
-            if rows:
-                connection.execute(self._upsert(window_summaries, _WINDOW_KEY), list(rows.values()))
-            if watermark is not None:
-                job, model, seq = watermark
+            if windows:
                 connection.execute(
-                    self._upsert(watermarks, ("job", "model")),
-                    {"job": job, "model": model, "seq": seq, "updated_at": now},
+                    self._upsert(window_summaries, _WINDOW_KEY), list(windows.values())
+                )
+            if marks:
+                connection.execute(
+                    self._upsert(watermarks_table, ("job", "model")), list(marks.values())
                 )
 
     def _upsert(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
@@ -880,15 +885,14 @@ class SQLStore(Store):
         return [_window_summary(row) for row in rows]
 
     def get_watermark(self, job: str, model: str) -> int:
-        query = sa.select(watermarks.c.seq).where(
-            watermarks.c.job == job, watermarks.c.model == model
-        )
+        table = watermarks_table
+        query = sa.select(table.c.seq).where(table.c.job == job, table.c.model == model)
         with self.transaction() as connection:
             seq = connection.execute(query).scalar_one_or_none()
         return 0 if seq is None else int(seq)
 
     def set_watermark(self, job: str, model: str, seq: int) -> None:
-        self.put_windows((), watermark=(job, model, seq))
+        self.put_windows((), watermarks=[(job, model, seq)])
 
 
 predictions_insert: Final = predictions.insert()

@@ -1,0 +1,158 @@
+"""Alembic owns the schema: upgrades, downgrades, the refusal to run on an old schema, and
+models and migrations that never drift apart — on every backend."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from seismo.store import Prediction, SchemaOutdated, open_store, upgrade
+from seismo.store import migrations as store_migrations
+from seismo.store.sql import SQLStore, metadata, upgrade_command
+
+TABLES = {"model_versions", "predictions", "label_changes", "window_summaries", "watermarks"}
+AT = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def sql_store(url: str) -> Iterator[SQLStore]:
+    store = SQLStore(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def table_names(url: str) -> set[str]:
+    with sql_store(url) as store, store.engine.connect() as connection:
+        return set(sa.inspect(connection).get_table_names())
+
+
+def revisions(url: str) -> tuple[str, ...]:
+    with sql_store(url) as store, store.transaction() as connection:
+        return store_migrations.current_revisions(connection)
+
+
+def test_upgrade_from_empty_creates_the_tables_at_head(store_url: str) -> None:
+    assert table_names(store_url) == set()
+    upgrade(store_url)
+    assert table_names(store_url) == TABLES | {"alembic_version"}
+    assert revisions(store_url) == (store_migrations.head_revision(),)
+
+
+def test_an_empty_database_is_refused_with_the_upgrade_command(store_url: str) -> None:
+    with pytest.raises(SchemaOutdated) as caught:
+        open_store(store_url)
+    message = str(caught.value)
+    assert "no seismo tables" in message
+    assert message.endswith(f"run: seismo db upgrade --store {shlex.quote(store_url)}")
+    # The command in the message, run as it says, makes the store open.
+    upgrade(shlex.split(message.rpartition("run: ")[2])[-1])
+    open_store(store_url).close()
+    assert table_names(store_url) >= TABLES  # refusing created nothing, upgrading did
+
+
+def test_downgrade_to_base_then_upgrade_again(store_url: str) -> None:
+    store = open_store(store_url, upgrade=True)
+    assert isinstance(store, SQLStore)
+    try:
+        store.add_predictions([Prediction("p", "churn", 1, AT, {"x": 1}, 0)])
+        with store.transaction(write=True) as connection:
+            store_migrations.downgrade(connection, "base")
+        assert table_names(store_url) == {"alembic_version"}
+        with pytest.raises(SchemaOutdated):
+            store.check()
+        store.upgrade()
+        store.check()
+        assert store.count_predictions("churn") == 0
+        store.add_predictions([Prediction("p", "churn", 1, AT, {"x": 1}, 0)])
+        assert store.count_predictions("churn") == 1
+    finally:
+        store.close()
+
+
+def test_models_and_migrations_agree(store_url: str) -> None:
+    upgrade(store_url)
+    with sql_store(store_url) as store, store.transaction() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
+
+
+def test_upgrade_again_changes_nothing(store_url: str) -> None:
+    store = open_store(store_url, upgrade=True)
+    try:
+        store.add_predictions([Prediction("kept", "churn", 1, AT, {}, 0)])
+    finally:
+        store.close()
+    upgrade(store_url)
+    store = open_store(store_url, upgrade=True)
+    try:
+        assert store.get_prediction("kept") is not None
+    finally:
+        store.close()
+
+
+def test_concurrent_upgrades_wait_for_each_other(store_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            upgrade(store_url)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    open_store(store_url).close()
+
+
+def test_a_schema_from_a_newer_seismo_is_refused(store_url: str) -> None:
+    upgrade(store_url)
+    with sql_store(store_url) as store, store.transaction(write=True) as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaOutdated, match=r"9999.*newer seismo.*upgrade seismo"):
+        open_store(store_url)
+
+
+def test_alembic_commands_given_only_a_url(store_url: str) -> None:
+    """The path ``env.py`` takes without a connection, as a developer's Alembic call does."""
+    config = store_migrations.alembic_config(store_url)
+    command.upgrade(config, "head")
+    assert revisions(store_url) == (store_migrations.head_revision(),)
+    command.downgrade(config, "base")
+    assert table_names(store_url) == {"alembic_version"}
+
+
+def test_offline_sql_script(store_url: str) -> None:
+    """``alembic upgrade --sql``: the DDL for a DBA to review, without touching the database."""
+    output = io.StringIO()
+    config = store_migrations.alembic_config(store_url)
+    config.stdout = output
+    with contextlib.redirect_stdout(output):
+        command.upgrade(config, "head", sql=True)
+    script = output.getvalue()
+    for table in TABLES:
+        assert f"CREATE TABLE {table}" in script
+    assert table_names(store_url) == set()
+
+
+def test_upgrade_command_masks_a_password() -> None:
+    shown = upgrade_command("postgresql+psycopg://seismo:s3cret@db:5432/seismo")
+    assert "s3cret" not in shown
+    assert shown == "seismo db upgrade --store 'postgresql+psycopg://seismo:***@db:5432/seismo'"
+    assert upgrade_command("sqlite:///seismo.db") == "seismo db upgrade --store sqlite:///seismo.db"

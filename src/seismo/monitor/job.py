@@ -96,20 +96,31 @@ class Monitor:
             touched.add((change.version, window_start(change.timestamp, window)))
             new_labels_mark = change.seq
             report.label_changes_read += 1
+        summaries: list[WindowSummary] = []
         for version, start in sorted(touched):
-            self.rebuild(model, version, start)
+            summaries.extend(self.summaries(model, version, start))
             report.windows.append((model, version, start))
-        self.store.set_watermark(PREDICTIONS_JOB, model, new_predictions_mark)
-        self.store.set_watermark(LABELS_JOB, model, new_labels_mark)
+        # One transaction: the rebuilt windows and the watermarks move together.
+        self.store.put_windows(
+            summaries,
+            watermarks=[
+                (PREDICTIONS_JOB, model, new_predictions_mark),
+                (LABELS_JOB, model, new_labels_mark),
+            ],
+        )
 
     def rebuild(self, model: str, version: int, start: datetime) -> None:
         """Recompute one window (and its segments) from its rows and store the summaries."""
+        self.store.put_windows(self.summaries(model, version, start))
+
+    def summaries(self, model: str, version: int, start: datetime) -> list[WindowSummary]:
+        """The summaries of one window and its segments, computed from the window's rows."""
         end = start + self.settings.window
         rows: list[StoredPrediction] = []
         for batch in self.store.iter_predictions(model, version=version, start=start, end=end):
             rows.extend(batch)
         if not rows:
-            return
+            return []
         model_version, reference = self.version(model, version)
         now = datetime.now(UTC)
         groups: dict[str, list[StoredPrediction]] = {"": rows}
@@ -118,11 +129,18 @@ class Monitor:
             for stored in rows:
                 by_value[f"{column}={stored.prediction.features.get(column)}"].append(stored)
             groups.update(by_value)
-        for segment, members in groups.items():
-            state = summarize_rows(model_version, reference, members)
-            self.store.put_window(
-                WindowSummary(model, version, start, end, segment, state.to_bytes(), now)
+        return [
+            WindowSummary(
+                model,
+                version,
+                start,
+                end,
+                segment,
+                summarize_rows(model_version, reference, members).to_bytes(),
+                now,
             )
+            for segment, members in groups.items()
+        ]
 
 
 def summarize_rows(

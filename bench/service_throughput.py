@@ -1,0 +1,230 @@
+"""Prediction service throughput and latency, with durable logging and without, in one run.
+
+    .venv/bin/python bench/service_throughput.py [--duration 10] [--connections 16]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Starts `seismo serve` (uvicorn, one process) on loopback with a hosted scikit-learn model and
+drives it with wrk (Debian package `wrk`): single-row and 100-row `:predict` requests with
+logging on and off, then batch ingest of 1,000-row batches; then times the monitor over the
+logged rows. Numbers go to bench/results/service_throughput.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import joblib
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import seismo  # noqa: E402
+from seismo.monitor import Monitor  # noqa: E402
+from seismo.service.models import register_model  # noqa: E402
+from seismo.store import open_store  # noqa: E402
+from seismo.store.base import Prediction  # noqa: E402
+
+FEATURES = [f"x{i}" for i in range(8)] + ["region"]
+
+
+def frame(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    data = {f"x{i}": rng.normal(i, 1 + i / 4, rows) for i in range(8)}
+    data["region"] = rng.choice(["north", "south", "east", "west"], rows)
+    out = pd.DataFrame(data)
+    out["y"] = np.where(out["x0"] + out["x1"] / 2 + rng.normal(0, 1, rows) > 0.5, "yes", "no")
+    return out
+
+
+def model_file(directory: Path) -> Path:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    train = frame(5000, 0)
+    model = make_pipeline(
+        ColumnTransformer(
+            [("n", StandardScaler(), FEATURES[:-1]), ("c", OneHotEncoder(), ["region"])]
+        ),
+        LogisticRegression(max_iter=500),
+    )
+    model.fit(train[FEATURES], train["y"])
+    path = directory / "model.joblib"
+    joblib.dump(model, path)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(url: str, log_predictions: bool, directory: Path) -> tuple[subprocess.Popen[bytes], str]:
+    config = directory / f"seismo-{log_predictions}.yaml"
+    config.write_text(
+        f"store: {url}\nlog_predictions: {str(log_predictions).lower()}\n"
+        f"models_dir: {directory / 'models'}\n"
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seismo.cli", "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def wrk(url: str, body: dict[str, object], duration: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = [[{json.dumps(body)}]]\n"
+            "done = function(summary, latency, requests)\n"
+            '  io.write(string.format("RESULT %d %d %f %f\\n", summary.requests,'
+            " summary.errors.status + summary.errors.connect + summary.errors.timeout,"
+            " latency:percentile(50), latency:percentile(99)))\nend\n"
+        )
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+    requests, errors, p50, p99 = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", output).groups()  # type: ignore[union-attr]
+    return {
+        "requests_per_s": int(requests) / duration,
+        "errors": int(errors),
+        "p50_ms": float(p50) / 1000,
+        "p99_ms": float(p99) / 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--postgres", default=None)
+    parser.add_argument("--monitor-rows", type=int, default=200_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+
+    results: dict[str, object] = {"started": datetime.now(UTC).isoformat()}
+    work = Path(tempfile.mkdtemp(prefix="seismo-bench-"))
+    stores = {"sqlite": f"sqlite:///{work / 'store.db'}"}
+    if args.postgres:
+        stores["postgresql"] = args.postgres
+    path = model_file(work)
+    instances = frame(100, 7)[FEATURES].to_dict(orient="records")
+    rows = [
+        {"features": r, "output": "yes", "score": 0.7}
+        for r in frame(1000, 8)[FEATURES].to_dict(orient="records")
+    ]
+    for backend, url in stores.items():
+        store = open_store(url, upgrade=True)
+        reference = seismo.fit_reference(frame(5000, 0), {"columns": {"y": {"role": "target"}}})
+        name = f"bench{int(time.time())}"
+        register_model(
+            store, name, reference=reference, model_file=path, models_dir=work / "models"
+        )
+        store.close()
+        for logging_on in (False, True):
+            process, base = serve(url, logging_on, work)
+            try:
+                key = f"{backend}/{'logged' if logging_on else 'not logged'}"
+                predict = f"{base}/v1/models/{name}:predict"
+                results[f"{key}/predict 1 row"] = wrk(
+                    predict, {"instances": instances[:1]}, args.duration, args.connections
+                )
+                results[f"{key}/predict 100 rows"] = wrk(
+                    predict, {"instances": instances}, args.duration, args.connections
+                )
+                if logging_on:
+                    ingest = f"{base}/v1/models/{name}/predictions"
+                    started = time.perf_counter()
+                    sent = 0
+                    with httpx.Client(timeout=30) as client:
+                        while time.perf_counter() - started < args.duration:
+                            batch = [
+                                {**r, "id": f"{sent + i}-{time.time_ns()}"}
+                                for i, r in enumerate(rows)
+                            ]
+                            client.post(ingest, json=batch).raise_for_status()
+                            sent += len(batch)
+                    results[f"{key}/ingest 1000-row batches"] = {
+                        "rows_per_s": sent / (time.perf_counter() - started)
+                    }
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+        print(json.dumps({k: v for k, v in results.items() if k.startswith(backend)}, indent=1))
+
+    # Monitor: one day window of N logged rows, then one new window on top of them.
+    url = f"sqlite:///{work / 'monitor.db'}"
+    store = open_store(url, upgrade=True)
+    reference = seismo.fit_reference(frame(5000, 0), {"columns": {"y": {"role": "target"}}})
+    register_model(store, "m", reference=reference, task="classification", classes=["no", "yes"])
+    day0 = datetime(2026, 1, 1, tzinfo=UTC)
+    features = frame(args.monitor_rows, 3)[FEATURES].to_dict(orient="records")
+    step = 86_400 / args.monitor_rows
+    for start in range(0, args.monitor_rows, 5000):
+        store.add_predictions(
+            [
+                Prediction(
+                    f"a{i}", "m", 1, day0 + timedelta(seconds=i * step), features[i], "no", 0.2
+                )
+                for i in range(start, min(start + 5000, args.monitor_rows))
+            ]
+        )
+    monitor = Monitor(store)
+    started = time.perf_counter()
+    monitor.run()
+    results[f"monitor/window of {args.monitor_rows} rows"] = {
+        "seconds": time.perf_counter() - started
+    }
+    store.add_predictions(
+        [
+            Prediction(
+                f"b{i}", "m", 1, day0 + timedelta(days=1, seconds=i * 8), features[i], "no", 0.2
+            )
+            for i in range(10_000)
+        ]
+    )
+    started = time.perf_counter()
+    monitor.run()
+    results["monitor/new 10,000-row window on top"] = {"seconds": time.perf_counter() - started}
+    store.close()
+
+    results["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+    out = ROOT / "bench/results/service_throughput.json"
+    out.write_text(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -697,3 +697,32 @@ def test_acknowledged_predictions_survive_sigkill(store: Store, store_url: str) 
     stored = {row.prediction.id for row in all_predictions(store, "killed")}
     for batch in acknowledged:
         assert {f"k{batch}-{i}" for i in range(5)} <= stored
+
+
+def test_prediction_windows_are_computed_in_the_database(store: Store) -> None:
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    times = [day + timedelta(hours=h, minutes=7) for h in (0, 5, 6, 23, 24, 49)]
+    store.add_predictions([prediction(at=t) for t in times])
+    store.add_predictions([prediction(at=day, version=2)])
+    windows, last, rows = store.prediction_windows("churn", after_seq=0, window_seconds=6 * 3600)
+    expected = {
+        (1, day),
+        (1, day + timedelta(hours=6)),
+        (1, day + timedelta(hours=18)),
+        (1, day + timedelta(hours=24)),
+        (1, day + timedelta(hours=48)),
+        (2, day),
+    }
+    assert windows == expected and rows == 7
+    assert store.prediction_windows("churn", after_seq=last, window_seconds=3600) == (
+        set(),
+        last,
+        0,
+    )
+    first_six = store.prediction_windows("churn", after_seq=0, window_seconds=86_400)
+    assert first_six[0] == {
+        (1, day),
+        (1, day + timedelta(days=1)),
+        (1, day + timedelta(days=2)),
+        (2, day),
+    }

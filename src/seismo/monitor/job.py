@@ -83,13 +83,11 @@ class Monitor:
         window = self.settings.window
         touched: set[tuple[int, datetime]] = set()
         predictions_mark = self.store.get_watermark(PREDICTIONS_JOB, model)
-        new_predictions_mark = predictions_mark
-        for batch in self.store.iter_predictions(model, after_seq=predictions_mark):
-            for stored in batch:
-                prediction = stored.prediction
-                touched.add((prediction.version, window_start(prediction.timestamp, window)))
-            new_predictions_mark = batch[-1].seq
-            report.predictions_read += len(batch)
+        windows, new_predictions_mark, new_rows = self.store.prediction_windows(
+            model, after_seq=predictions_mark, window_seconds=int(window.total_seconds())
+        )
+        touched.update(windows)
+        report.predictions_read += new_rows
         labels_mark = self.store.get_watermark(LABELS_JOB, model)
         new_labels_mark = labels_mark
         for change in self.store.iter_label_changes(model, after_seq=labels_mark):

@@ -181,6 +181,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def count_predictions(self, model: str, version: int | None = None) -> int: ...
 
+    @abc.abstractmethod
+    def prediction_windows(
+        self, model: str, *, after_seq: int, window_seconds: int
+    ) -> tuple[set[tuple[int, datetime]], int, int]:
+        """The (version, window start) pairs of a model's predictions after ``after_seq``, the
+        largest ``seq`` among them (``after_seq`` when there are none), and their number.
+
+        Windows are aligned to the Unix epoch (timestamps after 1970). Computed in the database
+        without reading features, so finding what a monitor run must rebuild costs little.
+        """
+
     # -- labels -----------------------------------------------------------------------------
     @abc.abstractmethod
     def add_labels(self, labels: Sequence[Label]) -> LabelOutcome:

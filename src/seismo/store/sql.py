@@ -36,7 +36,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
@@ -696,6 +696,34 @@ class SQLStore(Store):
             if len(rows) < batch_size:
                 return
             after_seq = batch[-1].seq
+
+    def prediction_windows(
+        self, model: str, *, after_seq: int, window_seconds: int
+    ) -> tuple[set[tuple[int, datetime]], int, int]:
+        if window_seconds < 1:
+            raise ValueError(f"window_seconds must be at least 1, not {window_seconds}")
+        timestamp = predictions.c.timestamp
+        if self._postgres:
+            epoch = sa.cast(sa.func.floor(sa.func.extract("epoch", timestamp)), sa.BigInteger)
+        else:
+            epoch = sa.cast(sa.func.strftime("%s", timestamp), sa.Integer)
+        bucket = (epoch / window_seconds).label("bucket")  # integer division on both databases
+        query = (
+            sa.select(
+                predictions.c.version, bucket, sa.func.max(predictions.c.seq), sa.func.count()
+            )
+            .where(predictions.c.model == model, predictions.c.seq > after_seq)
+            .group_by(predictions.c.version, bucket)
+        )
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        epoch_start = datetime(1970, 1, 1, tzinfo=UTC)
+        windows = {
+            (int(version), epoch_start + timedelta(seconds=int(number) * window_seconds))
+            for version, number, _, _ in rows
+        }
+        last = max((int(row[2]) for row in rows), default=after_seq)
+        return windows, last, sum(int(row[3]) for row in rows)
 
     def count_predictions(self, model: str, version: int | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(predictions)

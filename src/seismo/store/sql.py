@@ -40,7 +40,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -209,15 +208,7 @@ _encode: Callable[[object], str] = json.JSONEncoder(
 _encode_canonical: Callable[[object], str] = json.JSONEncoder(
     separators=(",", ":"), sort_keys=True, default=_json_default
 ).encode
-
-
-def _decode(text: str) -> Any:
-    """Decode stored JSON: orjson first (several times faster, which dominates the monitor's
-    reading of rows), the standard library for the NaN/Infinity tokens orjson refuses."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+_decode: Callable[[str], Any] = json.loads
 
 
 def _utc(value: datetime, what: str) -> datetime:

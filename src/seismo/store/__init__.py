@@ -11,6 +11,7 @@ Backends are chosen by URL scheme and imported only when used.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Final
 
 from seismo.errors import InputError
@@ -94,15 +95,32 @@ def open_store(url: str, *, upgrade: bool = False) -> Store:
     SchemaOutdated
         The schema is not at this seismo's version; the message gives the upgrade command.
     """
+    if upgrade:
+        _migrate(url)
     store = _sql_store(url)
     try:
-        if upgrade:
-            store.upgrade()
         store.check()
     except BaseException:
         store.close()
         raise
     return store
+
+
+def _migrate(url: str) -> None:
+    # A brand-new SQLite file is switched to WAL by the first connection; a second connection
+    # racing that switch gets "database is locked" at once (SQLite does not wait on it), so a
+    # few short retries cover simultaneous first upgrades.
+    for attempt in range(20):
+        store = _sql_store(url)
+        try:
+            store.upgrade()
+            return
+        except StoreUnavailable as error:
+            if "locked" not in str(error) or attempt == 19:
+                raise
+        finally:
+            store.close()
+        time.sleep(0.05 * (attempt + 1))
 
 
 def upgrade(url: str) -> None:
@@ -111,8 +129,4 @@ def upgrade(url: str) -> None:
     Safe to run again and from several processes at once: the migration is one transaction,
     concurrent upgrades wait for each other, and an up-to-date schema is left alone.
     """
-    store = _sql_store(url)
-    try:
-        store.upgrade()
-    finally:
-        store.close()
+    _migrate(url)

@@ -125,6 +125,13 @@ def test_windows_drift_performance_late_labels_and_no_double_counting(client) ->
     assert page.status_code == 200 and "mean radius" in page.text
     missing = http.get("/v1/models/m/report", params={"start": "2020-01-01T00:00:00Z"})
     assert missing.status_code == 404
+    no_start = http.get("/v1/models/m/report")
+    assert no_start.status_code == 422
+    assert no_start.json()["error"]["problems"][0]["field"] == "query.start"
+    bad_rolling = http.get("/v1/models/m/drift", params={"rolling": "many"})
+    assert bad_rolling.status_code == 422 and bad_rolling.json()["error"]["code"] == "invalid_query"
+    bad_time = http.get("/v1/models/m/drift", params={"start": "yesterday"})
+    assert bad_time.status_code == 422 and "ISO 8601" in bad_time.json()["error"]["message"]
     quality = http.get("/v1/models/m/quality").json()["windows"]
     assert len(quality) == 3
 

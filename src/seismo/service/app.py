@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,7 +32,7 @@ from seismo.monitor.results import (
     window_report,
 )
 from seismo.service.config import ServiceSettings, monitor_config
-from seismo.service.errors import RequestError, invalid
+from seismo.service.errors import Problem, RequestError, invalid
 from seismo.service.models import HostedModel
 from seismo.service.payloads import (
     check_features,
@@ -174,6 +175,14 @@ def create_app(
     @app.exception_handler(RequestError)
     async def request_error(_: Request, error: RequestError) -> JSONResponse:
         return _error(error, metrics)
+
+    @app.exception_handler(RequestValidationError)
+    async def query_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            Problem(".".join(str(part) for part in item.get("loc", ())), str(item.get("msg")))
+            for item in error.errors()
+        ]
+        return _error(invalid(problems, "query"), metrics)
 
     @app.exception_handler(StoreUnavailable)
     async def unavailable(_: Request, error: StoreUnavailable) -> JSONResponse:

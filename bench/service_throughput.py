@@ -124,6 +124,34 @@ def wrk(url: str, body: dict[str, object], duration: int, connections: int) -> d
     }
 
 
+def ingest_rate(url: str, rows: list[dict[str, object]], producers: int, duration: int) -> float:
+    """Rows/s logged by ``producers`` threads each posting 1,000-row batches back to back."""
+    import threading
+
+    sent = [0] * producers
+    stop = time.perf_counter() + duration
+
+    def produce(index: int) -> None:
+        with httpx.Client(timeout=60) as client:
+            number = 0
+            while time.perf_counter() < stop:
+                number += 1
+                batch = [
+                    {**r, "id": f"{index}-{number}-{i}-{time.time_ns()}"}
+                    for i, r in enumerate(rows)
+                ]
+                client.post(url, json=batch).raise_for_status()
+                sent[index] += len(rows)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(sent) / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
@@ -165,20 +193,15 @@ def main() -> None:
                     predict, {"instances": instances}, args.duration, args.connections
                 )
                 if logging_on:
-                    ingest = f"{base}/v1/models/{name}/predictions"
-                    started = time.perf_counter()
-                    sent = 0
-                    with httpx.Client(timeout=30) as client:
-                        while time.perf_counter() - started < args.duration:
-                            batch = [
-                                {**r, "id": f"{sent + i}-{time.time_ns()}"}
-                                for i, r in enumerate(rows)
-                            ]
-                            client.post(ingest, json=batch).raise_for_status()
-                            sent += len(batch)
-                    results[f"{key}/ingest 1000-row batches"] = {
-                        "rows_per_s": sent / (time.perf_counter() - started)
-                    }
+                    for producers in (1, 4):
+                        results[f"{key}/ingest 1000-row batches, {producers} producers"] = {
+                            "rows_per_s": ingest_rate(
+                                f"{base}/v1/models/{name}/predictions",
+                                rows,
+                                producers,
+                                args.duration,
+                            )
+                        }
             finally:
                 process.terminate()
                 process.wait(timeout=10)

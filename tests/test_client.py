@@ -7,11 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-import seismo
 from seismo.client import Client
-from seismo.service.models import register_model
 from seismo.store import open_store
-from tests.service.conftest import FEATURES, training_frame
+from tests.service.conftest import FEATURES, create_store_with_model, training_frame
 from tests.service.test_durability import free_port, wait_ready
 
 
@@ -28,12 +26,7 @@ def _serve(url: str, port: int, cwd: Path) -> subprocess.Popen[bytes]:
 
 def test_client_batches_retries_through_an_outage_and_sends_labels(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = open_store(url, upgrade=True)
-    reference = seismo.fit_reference(
-        training_frame(), {"columns": {"malignant": {"role": "target"}}}
-    )
-    register_model(store, "m", reference=reference, task="classification", classes=["no", "yes"])
-    store.close()
+    create_store_with_model(url)
     port = free_port()
     rows = training_frame(300, seed=4)[FEATURES].to_dict(orient="records")
 
@@ -74,12 +67,7 @@ def test_client_batches_retries_through_an_outage_and_sends_labels(tmp_path: Pat
 
 def test_a_refused_batch_is_reported_not_retried(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = open_store(url, upgrade=True)
-    reference = seismo.fit_reference(
-        training_frame(), {"columns": {"malignant": {"role": "target"}}}
-    )
-    register_model(store, "m", reference=reference, task="classification", classes=["no", "yes"])
-    store.close()
+    create_store_with_model(url)
     port = free_port()
     server = _serve(url, port, tmp_path)
     errors: list[Exception] = []

@@ -13,10 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import seismo
-from seismo.service.models import register_model
-from seismo.store import open_store
-from tests.service.conftest import training_frame
+from tests.service.conftest import create_store_with_model, training_frame
 from tests.service.test_durability import free_port, wait_ready
 
 
@@ -32,12 +29,7 @@ def _prometheus() -> str:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = open_store(url, upgrade=True)
-    reference = seismo.fit_reference(
-        training_frame(1000), {"columns": {"malignant": {"role": "target"}}}
-    )
-    register_model(store, "m", reference=reference, task="classification", classes=["no", "yes"])
-    store.close()
+    create_store_with_model(url, training_rows=1000)
     config = tmp_path / "seismo.yaml"
     config.write_text(f"store: {url}\nmonitor:\n  window: 1d\n")
     port = free_port()

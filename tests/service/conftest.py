@@ -52,6 +52,20 @@ def fit_pipeline(frame: pd.DataFrame) -> Any:
     return model
 
 
+def create_store_with_model(url: str, name: str = "m", training_rows: int = 600) -> None:
+    """Migrate the store at ``url`` and register ``name``, a classifier served elsewhere."""
+    store = open_store(url, upgrade=True)
+    try:
+        reference = seismo.fit_reference(
+            training_frame(training_rows), {"columns": {"malignant": {"role": "target"}}}
+        )
+        register_model(
+            store, name, reference=reference, task="classification", classes=["no", "yes"]
+        )
+    finally:
+        store.close()
+
+
 @dataclass
 class Service:
     client: TestClient

@@ -127,9 +127,10 @@ def quality_series(
     start: datetime | None = None,
     end: datetime | None = None,
     segment: str = "",
+    rolling: int = 1,
 ) -> list[dict[str, Any]]:
     series = []
-    for summary, state in _windows(monitor, model, start, end, segment, 1):
+    for summary, state in _windows(monitor, model, start, end, segment, rolling):
         report = window_report(monitor, summary, state)
         series.append(
             {**_head(summary, state), "anomalies": [a.to_dict() for a in report.anomalies]}

@@ -353,6 +353,23 @@ def create_app(
             raise RequestError(422, "invalid_query", "rolling: a number of windows, 1 to 1000")
         return time_range(start, end)
 
+    async def series(
+        compute: Callable[..., list[dict[str, Any]]],
+        name: str,
+        start: str | None,
+        end: str | None,
+        segment: str,
+        rolling: int,
+    ) -> dict[str, Any]:
+        def run() -> list[dict[str, Any]]:
+            since, until = series_query(name, start, end, rolling)
+            return compute(
+                monitor(), name, start=since, end=until, segment=segment, rolling=rolling
+            )
+
+        windows = await run_in_threadpool(run)
+        return {"model": name, "segment": segment, "rolling": rolling, "windows": windows}
+
     @app.get("/v1/models/{name}/drift")
     async def drift(
         name: str,
@@ -361,13 +378,7 @@ def create_app(
         segment: str = "",
         rolling: int = 1,
     ) -> dict[str, Any]:
-        since, until = await run_in_threadpool(series_query, name, start, end, rolling)
-        windows = await run_in_threadpool(
-            lambda: drift_series(
-                monitor(), name, start=since, end=until, segment=segment, rolling=rolling
-            )
-        )
-        return {"model": name, "segment": segment, "rolling": rolling, "windows": windows}
+        return await series(drift_series, name, start, end, segment, rolling)
 
     @app.get("/v1/models/{name}/performance")
     async def performance(
@@ -377,23 +388,17 @@ def create_app(
         segment: str = "",
         rolling: int = 1,
     ) -> dict[str, Any]:
-        since, until = await run_in_threadpool(series_query, name, start, end, rolling)
-        windows = await run_in_threadpool(
-            lambda: performance_series(
-                monitor(), name, start=since, end=until, segment=segment, rolling=rolling
-            )
-        )
-        return {"model": name, "segment": segment, "rolling": rolling, "windows": windows}
+        return await series(performance_series, name, start, end, segment, rolling)
 
     @app.get("/v1/models/{name}/quality")
     async def quality(
-        name: str, start: str | None = None, end: str | None = None, segment: str = ""
+        name: str,
+        start: str | None = None,
+        end: str | None = None,
+        segment: str = "",
+        rolling: int = 1,
     ) -> dict[str, Any]:
-        since, until = await run_in_threadpool(series_query, name, start, end, 1)
-        windows = await run_in_threadpool(
-            lambda: quality_series(monitor(), name, start=since, end=until, segment=segment)
-        )
-        return {"model": name, "segment": segment, "windows": windows}
+        return await series(quality_series, name, start, end, segment, rolling)
 
     @app.get("/v1/models/{name}/report")
     async def window_html(name: str, start: str, segment: str = "") -> Response:

@@ -1,7 +1,8 @@
 """Prediction service throughput and latency, with durable logging and without, in one run.
 
     .venv/bin/python bench/service_throughput.py [--duration 10] [--connections 16]
-        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]  (a scratch database is
+                                                                      created beside it)
 
 Starts `seismo serve` (uvicorn, one process) on loopback with a hosted scikit-learn model and
 drives it with wrk (Debian package `wrk`): single-row and 100-row `:predict` requests with
@@ -152,6 +153,25 @@ def ingest_rate(url: str, rows: list[dict[str, object]], producers: int, duratio
     return sum(sent) / (time.perf_counter() - started)
 
 
+def scratch_database(url: str) -> str:
+    """A new database next to ``url``'s, dropped when the benchmark exits."""
+    import atexit
+
+    import psycopg
+
+    admin = url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"seismo_bench_{int(time.time())}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    atexit.register(drop)
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
@@ -166,7 +186,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="seismo-bench-"))
     stores = {"sqlite": f"sqlite:///{work / 'store.db'}"}
     if args.postgres:
-        stores["postgresql"] = args.postgres
+        stores["postgresql"] = scratch_database(args.postgres)
     path = model_file(work)
     instances = frame(100, 7)[FEATURES].to_dict(orient="records")
     rows = [

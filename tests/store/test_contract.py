@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import sqlite3
 import subprocess
@@ -726,3 +727,29 @@ def test_prediction_windows_are_computed_in_the_database(store: Store) -> None:
         (1, day + timedelta(days=2)),
         (2, day),
     }
+
+
+def test_window_rows_are_columns_of_json_text_with_labels_and_delays(store: Store) -> None:
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    store.add_predictions(
+        [
+            prediction("in-1", at=day, features={"a": 1.5, "b": "x"}, output="yes", score=0.9),
+            prediction("in-2", at=day + timedelta(hours=3), features={"a": None}, score=None),
+            prediction("other-version", at=day, version=2),
+            prediction("next-day", at=day + timedelta(days=1)),
+        ]
+    )
+    store.add_labels([Label("in-1", "no", day + timedelta(minutes=90))])
+    pages = list(
+        store.iter_window_rows(
+            "churn", version=1, start=day, end=day + timedelta(days=1), batch_size=1
+        )
+    )
+    assert len(pages) == 2
+    features = [json.loads(text) for page in pages for text in page.features]
+    assert features == [{"a": 1.5, "b": "x"}, {"a": None}]
+    assert [json.loads(page.outputs[0]) for page in pages] == ["yes", 1]
+    assert [page.scores[0] for page in pages] == ["0.9", None]
+    assert [page.labels[0] for page in pages] == ['"no"', None]
+    assert pages[0].label_delays[0] == pytest.approx(5400.0, abs=1e-3)
+    assert pages[1].label_delays == [None]

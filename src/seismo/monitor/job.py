@@ -9,14 +9,16 @@ the windows touched, not on the history.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from seismo.errors import InputError
 from seismo.io.sources import open_source
@@ -25,7 +27,7 @@ from seismo.performance import ClassificationSummary, RegressionSummary
 from seismo.profile.build import profile_current
 from seismo.profile.dataset import Reference
 from seismo.schema.types import Role
-from seismo.store.base import ModelVersion, Store, StoredPrediction, WindowSummary
+from seismo.store.base import ModelVersion, Store, WindowRows, WindowSummary
 
 log = logging.getLogger("seismo.monitor")
 
@@ -114,19 +116,19 @@ class Monitor:
     def summaries(self, model: str, version: int, start: datetime) -> list[WindowSummary]:
         """The summaries of one window and its segments, computed from the window's rows."""
         end = start + self.settings.window
-        rows: list[StoredPrediction] = []
-        for batch in self.store.iter_predictions(model, version=version, start=start, end=end):
-            rows.extend(batch)
-        if not rows:
+        rows = _DecodedRows()
+        for page in self.store.iter_window_rows(model, version=version, start=start, end=end):
+            rows.add(page)
+        if not rows.features:
             return []
         model_version, reference = self.version(model, version)
         now = datetime.now(UTC)
-        groups: dict[str, list[StoredPrediction]] = {"": rows}
+        groups: dict[str, NDArray[np.intp]] = {"": np.arange(len(rows.features))}
         for column in self.settings.segments:
-            by_value: dict[str, list[StoredPrediction]] = defaultdict(list)
-            for stored in rows:
-                by_value[f"{column}={stored.prediction.features.get(column)}"].append(stored)
-            groups.update(by_value)
+            by_value: dict[str, list[int]] = defaultdict(list)
+            for index, features in enumerate(rows.features):
+                by_value[f"{column}={features.get(column)}"].append(index)
+            groups.update({key: np.array(value) for key, value in by_value.items()})
         return [
             WindowSummary(
                 model,
@@ -134,50 +136,83 @@ class Monitor:
                 start,
                 end,
                 segment,
-                summarize_rows(model_version, reference, members).to_bytes(),
+                summarize_rows(model_version, reference, rows.select(members)).to_bytes(),
                 now,
             )
             for segment, members in groups.items()
         ]
 
 
-def summarize_rows(
-    version: ModelVersion, reference: Reference, rows: list[StoredPrediction]
-) -> WindowState:
+class _DecodedRows:
+    """A window's rows decoded from JSON text a page at a time (one ``json.loads`` per column
+    and page, not per value)."""
+
+    def __init__(self) -> None:
+        self.features: list[dict[str, Any]] = []
+        self.outputs: list[Any] = []
+        self.scores: list[Any] = []
+        self.labels: list[Any] = []
+        self.delays: list[float | None] = []
+
+    def add(self, page: WindowRows) -> None:
+        self.features += _decode_all(page.features)
+        self.outputs += _decode_all(page.outputs)
+        self.scores += _decode_all(page.scores)
+        self.labels += _decode_all(page.labels)
+        self.delays += page.label_delays
+
+    def select(self, indices: NDArray[np.intp]) -> _DecodedRows:
+        if len(indices) == len(self.features):
+            return self
+        chosen = _DecodedRows()
+        for name in ("features", "outputs", "scores", "labels", "delays"):
+            values = getattr(self, name)
+            setattr(chosen, name, [values[i] for i in indices.tolist()])
+        return chosen
+
+
+def _decode_all(texts: Sequence[str | None]) -> list[Any]:
+    return list(json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]"))
+
+
+def summarize_rows(version: ModelVersion, reference: Reference, rows: _DecodedRows) -> WindowState:
     """The summary of some logged predictions: profile on the reference grids, performance."""
-    features = version.features
     columns: dict[str, Any] = {
-        name: [stored.prediction.features.get(name) for stored in rows] for name in features
+        name: [features.get(name) for features in rows.features] for name in version.features
     }
     # Prediction drift: the reference's prediction/score columns (the model's outputs on the
     # training data) are compared with the logged outputs and scores.
     for column in reference.schema.with_role(Role.PREDICTION):
-        columns[column.name] = [stored.prediction.output for stored in rows]
+        columns[column.name] = rows.outputs
     for column in reference.schema.with_role(Role.SCORE):
-        columns[column.name] = [_scalar_score(stored.prediction.score) for stored in rows]
+        columns[column.name] = [_scalar_score(score) for score in rows.scores]
     profile = profile_current(reference, open_source(columns, "window"))
-    labelled = [stored for stored in rows if stored.label is not None]
-    delay = sum(
-        (stored.labelled_at - stored.prediction.timestamp).total_seconds()
-        for stored in labelled
-        if stored.labelled_at is not None
+    labelled = [i for i, label in enumerate(rows.labels) if label is not None]
+    delay = sum(rows.delays[i] or 0.0 for i in labelled)
+    performance = _performance(
+        version,
+        [rows.labels[i] for i in labelled],
+        [rows.outputs[i] for i in labelled],
+        [rows.scores[i] for i in labelled],
     )
-    return WindowState(len(rows), len(labelled), delay, profile, _performance(version, labelled))
+    return WindowState(len(rows.features), len(labelled), delay, profile, performance)
 
 
-def _performance(version: ModelVersion, labelled: list[StoredPrediction]) -> Performance | None:
+def _performance(
+    version: ModelVersion, labels: list[Any], outputs: list[Any], scores: list[Any]
+) -> Performance | None:
     if version.task == "regression":
-        if not labelled:
+        if not labels:
             return RegressionSummary.empty()
-        labels = np.array([_number(s.label) for s in labelled], dtype=np.float64)
-        outputs = np.array([_number(s.prediction.output) for s in labelled], dtype=np.float64)
-        return RegressionSummary.from_batch(labels, outputs)
+        return RegressionSummary.from_batch(
+            np.array([_number(v) for v in labels], dtype=np.float64),
+            np.array([_number(v) for v in outputs], dtype=np.float64),
+        )
     classes = list(version.classes)
-    if not labelled:
+    if not labels:
         return ClassificationSummary.empty(classes)
-    labels_text = np.array([_text(s.label) for s in labelled], dtype=object)
-    outputs_text = np.array([_text(s.prediction.output) for s in labelled], dtype=object)
-    scores = [s.prediction.score for s in labelled]
+    labels_text = np.array([_text(v) for v in labels], dtype=object)
+    outputs_text = np.array([_text(v) for v in outputs], dtype=object)
     score_array: Any = None
     one_each = all(isinstance(score, int | float) for score in scores)
     if one_each or all(isinstance(s, list) and len(s) == len(classes) for s in scores):

@@ -27,6 +27,7 @@ from seismo.store.base import (
     StoredPrediction,
     StoreError,
     StoreUnavailable,
+    WindowRows,
     WindowSummary,
 )
 from seismo.store.group_commit import GroupCommitWriter
@@ -48,6 +49,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoredPrediction",
+    "WindowRows",
     "WindowSummary",
     "open_store",
     "upgrade",

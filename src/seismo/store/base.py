@@ -61,6 +61,21 @@ class StoredPrediction:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowRows:
+    """A page of predictions column by column, values still JSON text (for bulk decoding).
+
+    ``scores`` and ``labels`` hold None where there is none; ``label_delays`` is the time from
+    prediction to label in seconds, None for rows without a label.
+    """
+
+    features: list[str]
+    outputs: list[str]
+    scores: list[str | None]
+    labels: list[str | None]
+    label_delays: list[float | None]
+
+
+@dataclass(frozen=True, slots=True)
 class Label:
     prediction_id: str
     label: JSON
@@ -177,6 +192,20 @@ class Store(abc.ABC):
         Rows become visible in ``seq`` order (no row commits later with a lower ``seq`` than
         one already visible), so resuming after the last ``seq`` seen never skips a row.
         """
+
+    @abc.abstractmethod
+    def iter_window_rows(
+        self,
+        model: str,
+        *,
+        version: int,
+        start: datetime,
+        end: datetime,
+        batch_size: int = 50_000,
+    ) -> Iterator[WindowRows]:
+        """The predictions of one version with ``start <= timestamp < end`` in pages, as
+        columns of JSON text with their current labels: what the monitor reads to rebuild a
+        window, without building one object per row."""
 
     @abc.abstractmethod
     def count_predictions(self, model: str, version: int | None = None) -> int: ...

@@ -57,6 +57,7 @@ from seismo.store.base import (
     StoredPrediction,
     StoreError,
     StoreUnavailable,
+    WindowRows,
     WindowSummary,
 )
 
@@ -696,6 +697,63 @@ class SQLStore(Store):
             if len(rows) < batch_size:
                 return
             after_seq = batch[-1].seq
+
+    def iter_window_rows(
+        self,
+        model: str,
+        *,
+        version: int,
+        start: datetime,
+        end: datetime,
+        batch_size: int = 50_000,
+    ) -> Iterator[WindowRows]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        c = predictions.c
+        delay: sa.ColumnElement[Any]
+        if self._postgres:
+            delay = sa.func.extract("epoch", c.labelled_at - c.timestamp)
+        else:
+            delay = (sa.func.julianday(c.labelled_at) - sa.func.julianday(c.timestamp)) * 86_400.0
+        columns = (
+            c.seq,
+            c.features,
+            c.output,
+            c.score,
+            c.label,
+            sa.type_coerce(delay, sa.Float).label("delay"),
+        )
+        conditions = (
+            c.model == model,
+            c.version == version,
+            c.timestamp >= _utc(start, "start"),
+            c.timestamp < _utc(end, "end"),
+        )
+        after = 0
+        while True:
+            query = (
+                sa.select(*columns)
+                .where(*conditions, c.seq > after)
+                .order_by(c.seq)
+                .limit(batch_size)
+            )
+            with self.transaction() as connection:
+                rows = connection.execute(query).all()
+            if not rows:
+                return
+            yield WindowRows(
+                features=[row.features for row in rows],
+                outputs=[row.output for row in rows],
+                scores=[row.score for row in rows],
+                labels=[row.label for row in rows],
+                label_delays=[
+                    None if row.label is None or row.delay is None else float(row.delay)
+                    for row in rows
+                ],
+            )
+            if len(rows) < batch_size:
+                return
+            after = rows[-1].seq
 
     def prediction_windows(
         self, model: str, *, after_seq: int, window_seconds: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +61,21 @@ def _head(summary: WindowSummary, state: WindowState) -> dict[str, Any]:
     }
 
 
+def _series(
+    monitor: Monitor,
+    model: str,
+    start: datetime | None,
+    end: datetime | None,
+    segment: str,
+    rolling: int,
+    entry: Callable[[WindowSummary, WindowState], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    return [
+        {**_head(summary, state), **entry(summary, state)}
+        for summary, state in _windows(monitor, model, start, end, segment, rolling)
+    ]
+
+
 def drift_series(
     monitor: Monitor,
     model: str,
@@ -69,28 +85,25 @@ def drift_series(
     segment: str = "",
     rolling: int = 1,
 ) -> list[dict[str, Any]]:
-    series = []
-    for summary, state in _windows(monitor, model, start, end, segment, rolling):
+    """Per window: the dataset verdict and each feature's PSI, JS, p-value and decision."""
+
+    def entry(summary: WindowSummary, state: WindowState) -> dict[str, Any]:
         report = window_report(monitor, summary, state)
-        series.append(
-            {
-                **_head(summary, state),
-                "dataset": report.dataset.to_dict(),
-                "features": {
-                    c.column: {
-                        "psi": c.psi,
-                        "jensen_shannon": c.jensen_shannon,
-                        "p_value_adjusted": c.p_value_adjusted,
-                        "threshold": c.threshold,
-                        "drifted": c.drifted,
-                        "severity": c.severity.value,
-                        "tested": c.tested,
-                    }
-                    for c in report.columns
-                },
+        features = {
+            c.column: {
+                "psi": c.psi,
+                "jensen_shannon": c.jensen_shannon,
+                "p_value_adjusted": c.p_value_adjusted,
+                "threshold": c.threshold,
+                "drifted": c.drifted,
+                "severity": c.severity.value,
+                "tested": c.tested,
             }
-        )
-    return series
+            for c in report.columns
+        }
+        return {"dataset": report.dataset.to_dict(), "features": features}
+
+    return _series(monitor, model, start, end, segment, rolling, entry)
 
 
 def performance_series(
@@ -103,21 +116,20 @@ def performance_series(
     rolling: int = 1,
     confidence: float = 0.95,
 ) -> list[dict[str, Any]]:
-    series = []
-    for summary, state in _windows(monitor, model, start, end, segment, rolling):
+    """Per window: label coverage and delay, and the metrics with their intervals."""
+
+    def entry(_: WindowSummary, state: WindowState) -> dict[str, Any]:
         metrics = None
         if state.performance is not None and state.labelled:
             metrics = state.performance.metrics(confidence).to_dict()
-        series.append(
-            {
-                **_head(summary, state),
-                "labelled": state.labelled,
-                "label_coverage": state.label_coverage,
-                "mean_label_delay_seconds": state.mean_label_delay,
-                "metrics": metrics,
-            }
-        )
-    return series
+        return {
+            "labelled": state.labelled,
+            "label_coverage": state.label_coverage,
+            "mean_label_delay_seconds": state.mean_label_delay,
+            "metrics": metrics,
+        }
+
+    return _series(monitor, model, start, end, segment, rolling, entry)
 
 
 def quality_series(
@@ -129,10 +141,10 @@ def quality_series(
     segment: str = "",
     rolling: int = 1,
 ) -> list[dict[str, Any]]:
-    series = []
-    for summary, state in _windows(monitor, model, start, end, segment, rolling):
+    """Per window: the data-quality anomalies against the reference."""
+
+    def entry(summary: WindowSummary, state: WindowState) -> dict[str, Any]:
         report = window_report(monitor, summary, state)
-        series.append(
-            {**_head(summary, state), "anomalies": [a.to_dict() for a in report.anomalies]}
-        )
-    return series
+        return {"anomalies": [a.to_dict() for a in report.anomalies]}
+
+    return _series(monitor, model, start, end, segment, rolling, entry)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import sqlite3
 import subprocess
@@ -26,12 +25,14 @@ from seismo.store import (
     LabelChange,
     Prediction,
     Store,
+    StoredPrediction,
     StoreError,
     StoreUnavailable,
     WindowSummary,
     open_store,
 )
-from seismo.store.sql import SQLStore
+from seismo.store.columnar import to_list
+from seismo.store.sql import COLUMNAR_MIN_ROWS, SQLStore
 from tests.store.conftest import postgres_base_url
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -131,7 +132,26 @@ def test_add_model_version_refuses_unknown_task(store: Store) -> None:
 # -- predictions ----------------------------------------------------------------------------
 
 
-def test_prediction_round_trips(store: Store) -> None:
+# Rows written a few at a time keep JSON text; from COLUMNAR_MIN_ROWS rows of one model
+# version on they go to a columnar batch: typed columns when every row has the same feature
+# names ("batch"), one JSON object per row otherwise ("mixed").
+LAYOUTS = ("row", "batch", "mixed")
+
+
+def add_and_get(store: Store, sent: Prediction, layout: str) -> StoredPrediction:
+    others: list[Prediction] = []
+    if layout != "row":
+        for index in range(COLUMNAR_MIN_ROWS):
+            features = dict(sent.features) if layout == "batch" else {f"other{index}": index}
+            others.append(prediction(features=features, output=sent.output, score=sent.score))
+    store.add_predictions([*others[:3], sent, *others[3:]])
+    stored = store.get_prediction(sent.id)
+    assert stored is not None
+    return stored
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_prediction_round_trips(store: Store, layout: str) -> None:
     features = {
         "größe": 1.5,
         "城市": "東京",
@@ -143,32 +163,45 @@ def test_prediction_round_trips(store: Store) -> None:
         "big int": 2**70,
         "nested": {"list": [1, 2.5, None, "x", {"deep": True}], "empty": {}},
         'quote"and\\backslash': "line\nbreak\ttab\x00nul",
+        "lone surrogate \udc80": "value \ud800",
     }
     sent = prediction("ünïcödé-id", features=features, output={"class": "leaves"}, score=[0.2, 0.8])
-    store.add_predictions([sent])
-    stored = store.get_prediction("ünïcödé-id")
-    assert stored is not None
+    stored = add_and_get(store, sent, layout)
     assert stored.prediction == sent
     assert math.copysign(1.0, stored.prediction.features["negative zero"]) == -1.0
     assert stored.label is None and stored.labelled_at is None
     assert stored.seq > 0
 
 
-def test_non_finite_floats_round_trip(store: Store) -> None:
-    store.add_predictions(
-        [prediction("nan", features={"a": math.nan, "b": math.inf, "c": -math.inf})]
-    )
-    stored = store.get_prediction("nan")
-    assert stored is not None
-    features = stored.prediction.features
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_typed_columns_round_trip(store: Store, layout: str) -> None:
+    features = {"flag": True, "count": -(2**63), "ratio": 0.25, "name": "a\x00b", "none": None}
+    sent = prediction(features=features, output="yes", score=0.625)
+    stored = add_and_get(store, sent, layout)
+    assert stored.prediction == sent
+    assert type(stored.prediction.features["count"]) is int
+    assert type(stored.prediction.features["flag"]) is bool
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_non_finite_floats_round_trip(store: Store, layout: str) -> None:
+    sent = prediction(features={"a": math.nan, "b": math.inf, "c": -math.inf})
+    features = add_and_get(store, sent, layout).prediction.features
     assert math.isnan(features["a"]) and features["b"] == math.inf and features["c"] == -math.inf
 
 
-def test_missing_score_and_null_output(store: Store) -> None:
-    store.add_predictions([prediction("none", output=None, score=None)])
-    stored = store.get_prediction("none")
-    assert stored is not None
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_missing_score_and_null_output(store: Store, layout: str) -> None:
+    stored = add_and_get(store, prediction("none", output=None, score=None), layout)
     assert stored.prediction.output is None and stored.prediction.score is None
+
+
+def test_a_value_json_cannot_hold_is_refused_naming_the_prediction(store: Store) -> None:
+    rows = [prediction(f"ok{i}", features={"x": i}) for i in range(COLUMNAR_MIN_ROWS)]
+    rows.append(prediction("bad", features={"x": object()}))
+    with pytest.raises(TypeError, match=r"prediction 'bad'.*object"):
+        store.add_predictions(rows)
+    assert store.count_predictions("churn") == 0
 
 
 _json_leaf = (
@@ -190,14 +223,38 @@ _json = st.recursive(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(features=st.dictionaries(st.text(max_size=12), _json, max_size=6), output=_json, score=_json)
+@given(
+    features=st.dictionaries(st.text(max_size=12), _json, max_size=6),
+    output=_json,
+    score=_json,
+    layout=st.sampled_from(LAYOUTS),
+)
 def test_any_json_round_trips(
-    store: Store, features: dict[str, Any], output: Any, score: Any
+    store: Store, features: dict[str, Any], output: Any, score: Any, layout: str
 ) -> None:
     sent = prediction(features=features, output=output, score=score)
-    store.add_predictions([sent])
-    stored = store.get_prediction(sent.id)
-    assert stored is not None and stored.prediction == sent
+    assert add_and_get(store, sent, layout).prediction == sent
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.lists(
+        st.tuples(_json_leaf, _json_leaf, st.none() | st.floats(0, 1) | st.lists(st.floats(0, 1))),
+        min_size=COLUMNAR_MIN_ROWS,
+        max_size=COLUMNAR_MIN_ROWS + 8,
+    )
+)
+def test_columns_of_any_json_values_round_trip(
+    store: Store, values: list[tuple[Any, Any, Any]]
+) -> None:
+    sent = [prediction(features={"x": x}, output=y, score=s) for x, y, s in values]
+    store.add_predictions(sent)
+    stored = [store.get_prediction(p.id) for p in sent]
+    assert [s.prediction if s else None for s in stored] == sent
+    [read] = [row for row in all_predictions(store, "churn") if row.prediction.id == sent[0].id]
+    assert read.prediction == sent[0]
 
 
 def test_timestamps_come_back_as_aware_utc(store: Store) -> None:
@@ -729,27 +786,45 @@ def test_prediction_windows_are_computed_in_the_database(store: Store) -> None:
     }
 
 
-def test_window_rows_are_columns_of_json_text_with_labels_and_delays(store: Store) -> None:
+@pytest.mark.parametrize("bulk", [0, COLUMNAR_MIN_ROWS])
+def test_a_window_is_read_as_columns_with_labels_and_delays(store: Store, bulk: int) -> None:
     day = datetime(2026, 3, 1, tzinfo=UTC)
+    # `bulk` more rows of the window in the same write put them all in a columnar batch.
+    filler = [
+        prediction(f"bulk-{i}", at=day + timedelta(hours=5), features={"a": 0.5, "b": "y"})
+        for i in range(bulk)
+    ]
     store.add_predictions(
         [
             prediction("in-1", at=day, features={"a": 1.5, "b": "x"}, output="yes", score=0.9),
-            prediction("in-2", at=day + timedelta(hours=3), features={"a": None}, score=None),
+            *filler,
             prediction("other-version", at=day, version=2),
             prediction("next-day", at=day + timedelta(days=1)),
         ]
     )
+    store.add_predictions(
+        [prediction("in-2", at=day + timedelta(hours=3), features={"a": None}, score=None)]
+    )
     store.add_labels([Label("in-1", "no", day + timedelta(minutes=90))])
-    pages = list(
-        store.iter_window_rows(
-            "churn", version=1, start=day, end=day + timedelta(days=1), batch_size=1
+    data = store.read_window("churn", version=1, start=day, end=day + timedelta(days=1))
+    assert len(data) == 2 + bulk
+    columns = data.columns
+    rows = list(
+        zip(
+            to_list(columns.feature("a")),
+            to_list(columns.feature("b")),
+            to_list(columns.outputs),
+            to_list(columns.scores),
+            data.labels,
+            data.label_delays.tolist(),
+            strict=True,
         )
     )
-    assert len(pages) == 2
-    features = [json.loads(text) for page in pages for text in page.features]
-    assert features == [{"a": 1.5, "b": "x"}, {"a": None}]
-    assert [json.loads(page.outputs[0]) for page in pages] == ["yes", 1]
-    assert [page.scores[0] for page in pages] == ["0.9", None]
-    assert [page.labels[0] for page in pages] == ['"no"', None]
-    assert pages[0].label_delays[0] == pytest.approx(5400.0, abs=1e-3)
-    assert pages[1].label_delays == [None]
+    assert sorted(columns.feature_names) == ["a", "b"]
+    assert to_list(columns.feature("missing")) == [None] * (2 + bulk)
+    first = next(row for row in rows if row[2] == "yes")
+    assert first[:5] == (1.5, "x", "yes", 0.9, "no")
+    assert first[5] == pytest.approx(5400.0, abs=1e-3)
+    second = next(row for row in rows if row[0] is None)
+    assert second[1:5] == (None, 1, None, None) and math.isnan(second[5])
+    assert sum(row[:2] == (0.5, "y") for row in rows) == bulk

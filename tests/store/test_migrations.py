@@ -20,7 +20,14 @@ from seismo.store import Prediction, SchemaOutdated, open_store, upgrade
 from seismo.store import migrations as store_migrations
 from seismo.store.sql import SQLStore, metadata, upgrade_command
 
-TABLES = {"model_versions", "predictions", "label_changes", "window_summaries", "watermarks"}
+TABLES = {
+    "model_versions",
+    "prediction_batches",
+    "predictions",
+    "label_changes",
+    "window_summaries",
+    "watermarks",
+}
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 
 

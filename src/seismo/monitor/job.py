@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from seismo.errors import InputError
@@ -27,7 +27,8 @@ from seismo.performance import ClassificationSummary, RegressionSummary
 from seismo.profile.build import profile_current
 from seismo.profile.dataset import Reference
 from seismo.schema.types import Role
-from seismo.store.base import ModelVersion, Store, WindowRows, WindowSummary
+from seismo.store.base import ModelVersion, Store, WindowData, WindowSummary
+from seismo.store.columnar import Column, take, to_list
 
 log = logging.getLogger("seismo.monitor")
 
@@ -116,19 +117,15 @@ class Monitor:
     def summaries(self, model: str, version: int, start: datetime) -> list[WindowSummary]:
         """The summaries of one window and its segments, computed from the window's rows."""
         end = start + self.settings.window
-        rows = _DecodedRows()
-        for page in self.store.iter_window_rows(model, version=version, start=start, end=end):
-            rows.add(page)
-        if not rows.features:
+        data = self.store.read_window(model, version=version, start=start, end=end)
+        if not len(data):
             return []
         model_version, reference = self.version(model, version)
+        rows = _Rows.of(data, model_version)
         now = datetime.now(UTC)
-        groups: dict[str, NDArray[np.intp]] = {"": np.arange(len(rows.features))}
+        groups: dict[str, NDArray[np.intp] | None] = {"": None}
         for column in self.settings.segments:
-            by_value: dict[str, list[int]] = defaultdict(list)
-            for index, features in enumerate(rows.features):
-                by_value[f"{column}={features.get(column)}"].append(index)
-            groups.update({key: np.array(value) for key, value in by_value.items()})
+            groups.update(_segments(column, data.columns.feature(column)))
         return [
             WindowSummary(
                 model,
@@ -136,70 +133,86 @@ class Monitor:
                 start,
                 end,
                 segment,
-                summarize_rows(model_version, reference, rows.select(members)).to_bytes(),
+                summarize_rows(
+                    model_version, reference, rows if members is None else rows.select(members)
+                ).to_bytes(),
                 now,
             )
             for segment, members in groups.items()
         ]
 
 
-class _DecodedRows:
-    """A window's rows decoded from JSON text a page at a time (one ``json.loads`` per column
-    and page, not per value)."""
-
-    def __init__(self) -> None:
-        self.features: list[dict[str, Any]] = []
-        self.outputs: list[Any] = []
-        self.scores: list[Any] = []
-        self.labels: list[Any] = []
-        self.delays: list[float | None] = []
-
-    def add(self, page: WindowRows) -> None:
-        self.features += _decode_all(page.features)
-        self.outputs += _decode_all(page.outputs)
-        self.scores += _decode_all(page.scores)
-        self.labels += _decode_all(page.labels)
-        self.delays += page.label_delays
-
-    def select(self, indices: NDArray[np.intp]) -> _DecodedRows:
-        if len(indices) == len(self.features):
-            return self
-        chosen = _DecodedRows()
-        for name in ("features", "outputs", "scores", "labels", "delays"):
-            values = getattr(self, name)
-            setattr(chosen, name, [values[i] for i in indices.tolist()])
-        return chosen
+def _segments(column: str, values: Column) -> dict[str, NDArray[np.intp]]:
+    """Row indices per value of a segment column, keyed "column=value"."""
+    codes: dict[Any, int] = {}
+    numbered = [codes.setdefault(_hashable(value), len(codes)) for value in to_list(values)]
+    order = np.argsort(np.array(numbered, dtype=np.intp), kind="stable")
+    counts = np.bincount(np.array(numbered, dtype=np.intp), minlength=len(codes))
+    pieces = np.split(order, np.cumsum(counts)[:-1])
+    return {f"{column}={value}": piece for value, piece in zip(codes, pieces, strict=True)}
 
 
-def _decode_all(texts: Sequence[str | None]) -> list[Any]:
-    return list(json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]"))
+def _hashable(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
-def summarize_rows(version: ModelVersion, reference: Reference, rows: _DecodedRows) -> WindowState:
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A window's rows (or a segment's) as the columns a summary needs."""
+
+    features: dict[str, Column]
+    outputs: Column
+    scores: Column
+    labels: list[Any]
+    delays: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, data: WindowData, version: ModelVersion) -> _Rows:
+        columns = data.columns
+        return cls(
+            features={name: columns.feature(name) for name in version.features},
+            outputs=columns.outputs,
+            scores=columns.scores,
+            labels=data.labels,
+            delays=data.label_delays,
+        )
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def select(self, indices: NDArray[np.intp]) -> _Rows:
+        return _Rows(
+            features={name: take(column, indices) for name, column in self.features.items()},
+            outputs=take(self.outputs, indices),
+            scores=take(self.scores, indices),
+            labels=[self.labels[i] for i in indices.tolist()],
+            delays=self.delays[indices],
+        )
+
+
+def summarize_rows(version: ModelVersion, reference: Reference, rows: _Rows) -> WindowState:
     """The summary of some logged predictions: profile on the reference grids, performance."""
-    columns: dict[str, Any] = {
-        name: [features.get(name) for features in rows.features] for name in version.features
-    }
+    columns: dict[str, Any] = dict(rows.features)
     # Prediction drift: the reference's prediction/score columns (the model's outputs on the
     # training data) are compared with the logged outputs and scores.
     for column in reference.schema.with_role(Role.PREDICTION):
         columns[column.name] = rows.outputs
     for column in reference.schema.with_role(Role.SCORE):
-        columns[column.name] = [_scalar_score(score) for score in rows.scores]
+        columns[column.name] = _scalar_scores(rows.scores)
     profile = profile_current(reference, open_source(columns, "window"))
-    labelled = [i for i, label in enumerate(rows.labels) if label is not None]
-    delay = sum(rows.delays[i] or 0.0 for i in labelled)
+    labelled = np.flatnonzero(np.fromiter((v is not None for v in rows.labels), bool, len(rows)))
+    delay = float(np.nansum(rows.delays[labelled]))
     performance = _performance(
         version,
-        [rows.labels[i] for i in labelled],
-        [rows.outputs[i] for i in labelled],
-        [rows.scores[i] for i in labelled],
+        [rows.labels[i] for i in labelled.tolist()],
+        to_list(take(rows.outputs, labelled)),
+        take(rows.scores, labelled),
     )
-    return WindowState(len(rows.features), len(labelled), delay, profile, performance)
+    return WindowState(len(rows), len(labelled), delay, profile, performance)
 
 
 def _performance(
-    version: ModelVersion, labels: list[Any], outputs: list[Any], scores: list[Any]
+    version: ModelVersion, labels: list[Any], outputs: list[Any], scores: Column
 ) -> Performance | None:
     if version.task == "regression":
         if not labels:
@@ -213,18 +226,58 @@ def _performance(
         return ClassificationSummary.empty(classes)
     labels_text = np.array([_text(v) for v in labels], dtype=object)
     outputs_text = np.array([_text(v) for v in outputs], dtype=object)
-    score_array: Any = None
-    one_each = all(isinstance(score, int | float) for score in scores)
-    if one_each or all(isinstance(s, list) and len(s) == len(classes) for s in scores):
-        score_array = np.array(scores, dtype=np.float64)
-    return ClassificationSummary.from_batch(classes, labels_text, outputs_text, score_array)
+    return ClassificationSummary.from_batch(
+        classes, labels_text, outputs_text, _score_matrix(scores, len(classes))
+    )
+
+
+def _score_matrix(scores: Column, classes: int) -> NDArray[np.float64] | None:
+    """One score per row (positive class) or one per class, or None when rows differ."""
+    if isinstance(scores, pa.ChunkedArray):
+        if scores.null_count:
+            return None
+        if pa.types.is_integer(scores.type) or pa.types.is_floating(scores.type):
+            return np.asarray(scores.to_numpy(), dtype=np.float64)
+        if pa.types.is_list(scores.type):
+            array = scores.combine_chunks()
+            offsets = np.asarray(array.offsets)
+            if not np.all(np.diff(offsets) == classes):
+                return None
+            flat = np.asarray(array.values.to_numpy(zero_copy_only=False), dtype=np.float64)
+            return flat[offsets[0] : offsets[-1]].reshape(-1, classes)
+        return None
+    if all(type(score) in (int, float) for score in scores):
+        return np.array(scores, dtype=np.float64)
+    if all(isinstance(s, list) and len(s) == classes for s in scores):
+        try:
+            return np.array(scores, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _scalar_scores(scores: Column) -> Column:
+    """A binary model's positive-class probability per row: the score itself, or the last of
+    two class probabilities (None otherwise)."""
+    if isinstance(scores, pa.ChunkedArray):
+        if pa.types.is_list(scores.type):
+            array = scores.combine_chunks()
+            offsets = np.asarray(array.offsets)
+            valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            pairs = (np.diff(offsets) == 2) & valid
+            flat = np.asarray(array.values.to_numpy(zero_copy_only=False), dtype=np.float64)
+            last = flat[np.maximum(offsets[1:] - 1, 0)] if len(flat) else np.zeros(len(array))
+            return pa.chunked_array([pa.array(last, mask=~pairs)])
+        if scores.type == pa.bool_() or pa.types.is_string(scores.type):
+            return [None] * len(scores)
+        return scores
+    return [_scalar_score(score) for score in scores]
 
 
 def _scalar_score(score: Any) -> float | None:
-    """A binary model's positive-class probability (the last of two class probabilities)."""
     if isinstance(score, list):
         return float(score[-1]) if len(score) == 2 else None
-    return None if score is None else float(score)
+    return None if score is None or isinstance(score, bool | str | dict) else float(score)
 
 
 def _number(value: Any) -> float:

@@ -27,7 +27,7 @@ from seismo.store.base import (
     StoredPrediction,
     StoreError,
     StoreUnavailable,
-    WindowRows,
+    WindowData,
     WindowSummary,
 )
 from seismo.store.group_commit import GroupCommitWriter
@@ -49,7 +49,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoredPrediction",
-    "WindowRows",
+    "WindowData",
     "WindowSummary",
     "open_store",
     "upgrade",

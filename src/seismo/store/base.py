@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from seismo.errors import SeismoError
+from seismo.store.columnar import WindowColumns
 
 JSON = Any  # a value json.dumps accepts
 
@@ -61,18 +65,20 @@ class StoredPrediction:
 
 
 @dataclass(frozen=True, slots=True)
-class WindowRows:
-    """A page of predictions column by column, values still JSON text (for bulk decoding).
+class WindowData:
+    """The predictions of one model version in one window, column by column, in no particular
+    row order (the same order in every column).
 
-    ``scores`` and ``labels`` hold None where there is none; ``label_delays`` is the time from
-    prediction to label in seconds, None for rows without a label.
+    ``labels`` holds each row's current label (None where there is none); ``label_delays``
+    the seconds from prediction to label (NaN where there is no label).
     """
 
-    features: list[str]
-    outputs: list[str]
-    scores: list[str | None]
-    labels: list[str | None]
-    label_delays: list[float | None]
+    columns: WindowColumns  # features by name, outputs, scores
+    labels: list[JSON]
+    label_delays: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,18 +200,12 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def iter_window_rows(
-        self,
-        model: str,
-        *,
-        version: int,
-        start: datetime,
-        end: datetime,
-        batch_size: int = 50_000,
-    ) -> Iterator[WindowRows]:
-        """The predictions of one version with ``start <= timestamp < end`` in pages, as
-        columns of JSON text with their current labels: what the monitor reads to rebuild a
-        window, without building one object per row."""
+    def read_window(
+        self, model: str, *, version: int, start: datetime, end: datetime
+    ) -> WindowData:
+        """The predictions of one version with ``start <= timestamp < end`` as columns, with
+        their current labels: what the monitor reads to rebuild a window, without building
+        one object per row."""
 
     @abc.abstractmethod
     def count_predictions(self, model: str, version: int | None = None) -> int: ...

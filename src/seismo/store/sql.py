@@ -40,11 +40,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
+import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
+from numpy.typing import NDArray
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 
+from seismo.store import columnar
 from seismo.store.base import (
     DuplicatePrediction,
     Label,
@@ -57,7 +61,7 @@ from seismo.store.base import (
     StoredPrediction,
     StoreError,
     StoreUnavailable,
-    WindowRows,
+    WindowData,
     WindowSummary,
 )
 
@@ -67,6 +71,8 @@ UPGRADE_COMMAND: Final = "seismo db upgrade --store {url}"
 _WRITE: Final = "seismo_write"  # execution option: this transaction writes (SQLite: IMMEDIATE)
 _LOOKUP_CHUNK: Final = 1_000  # ids per IN (...) lookup
 _LABEL_PAGE: Final = 10_000  # label changes fetched per query
+_BATCH_CHUNK: Final = 64  # columnar batches fetched per query
+_WINDOW_PAGE: Final = 50_000  # rows fetched at a time when reading a window
 
 # -- tables ---------------------------------------------------------------------------------
 
@@ -116,6 +122,15 @@ model_versions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+prediction_batches = sa.Table(
+    "prediction_batches",
+    metadata,
+    sa.Column("seq", _Seq, sa.Identity(), primary_key=True),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # seismo.store.columnar blob
+    sqlite_autoincrement=True,
+)
+
 predictions = sa.Table(
     "predictions",
     metadata,
@@ -124,16 +139,26 @@ predictions = sa.Table(
     sa.Column("model", sa.String, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("timestamp", UTCDateTime, nullable=False),
-    sa.Column("features", sa.Text, nullable=False),  # JSON object
-    sa.Column("output", sa.Text, nullable=False),  # JSON
+    # Features, output and score: in a columnar batch (rows written in bulk) ...
+    sa.Column("batch_seq", _Seq, sa.ForeignKey("prediction_batches.seq"), nullable=True),
+    sa.Column("batch_row", sa.Integer, nullable=True),
+    # ... or as JSON text in the row itself (rows written a few at a time).
+    sa.Column("features", sa.Text, nullable=True),  # JSON object
+    sa.Column("output", sa.Text, nullable=True),  # JSON
     sa.Column("score", sa.Text, nullable=True),  # JSON; NULL when there is none
     sa.Column("label", sa.Text, nullable=True),  # JSON, canonical; NULL until labelled
     sa.Column("labelled_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("id"),
-    # iter_predictions: keyset on seq within a model (and a version); time-range selection.
-    sa.Index(None, "model", "seq"),
-    sa.Index(None, "model", "version", "seq"),
-    sa.Index(None, "model", "timestamp"),
+    sa.CheckConstraint(
+        "(batch_seq IS NULL AND batch_row IS NULL AND features IS NOT NULL AND output IS NOT NULL)"
+        " OR (batch_seq IS NOT NULL AND batch_row IS NOT NULL AND features IS NULL"
+        " AND output IS NULL AND score IS NULL)",
+        name="stored_once",
+    ),
+    sa.Index(None, "model", "seq"),  # iter_predictions, prediction_windows: keyset on seq
+    # read_window: the window's rows, and which rows of which batches from the index alone.
+    sa.Index(None, "model", "version", "timestamp", "batch_seq", "batch_row"),
+    sa.Index(None, "batch_seq"),  # the foreign key
     sqlite_autoincrement=True,
 )
 
@@ -185,29 +210,25 @@ _PREDICTION_COLUMNS: Final = (
     predictions.c.model,
     predictions.c.version,
     predictions.c.timestamp,
+    predictions.c.batch_seq,
+    predictions.c.batch_row,
     predictions.c.features,
     predictions.c.output,
     predictions.c.score,
     predictions.c.label,
     predictions.c.labelled_at,
 )
+# A model version's rows of one write go to a columnar batch from this many rows on; fewer
+# stay JSON text in their own rows (a batch's fixed cost, its Arrow schema, would dominate).
+COLUMNAR_MIN_ROWS: Final = 32
 
 # -- values ---------------------------------------------------------------------------------
 
 
-def _json_default(value: object) -> object:
-    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"a value of type {type(value).__name__} cannot be stored as JSON")
-
-
-_encode: Callable[[object], str] = json.JSONEncoder(
-    separators=(",", ":"), default=_json_default
-).encode
+_encode: Callable[[object], str] = columnar.encode_json
 # Labels are compared as text: the same value must always give the same text.
 _encode_canonical: Callable[[object], str] = json.JSONEncoder(
-    separators=(",", ":"), sort_keys=True, default=_json_default
+    separators=(",", ":"), sort_keys=True, default=columnar.json_default
 ).encode
 _decode: Callable[[str], Any] = json.loads
 
@@ -224,14 +245,33 @@ def _utc(value: datetime, what: str) -> datetime:
 
 
 def _prediction_row(prediction: Prediction) -> dict[str, Any]:
+    """The row of a prediction, its values not yet placed (see :func:`_place_values`)."""
     try:
         if not isinstance(prediction.id, str) or not prediction.id:
             raise ValueError(f"prediction id must be a non-empty string, not {prediction.id!r}")
+        if not isinstance(prediction.features, dict):
+            raise TypeError(
+                "features must be a dict of name to value, "
+                f"not {type(prediction.features).__name__}"
+            )
         return {
             "id": prediction.id,
             "model": prediction.model,
             "version": prediction.version,
             "timestamp": _utc(prediction.timestamp, "timestamp"),
+            "batch_seq": None,
+            "batch_row": None,
+            "features": None,
+            "output": None,
+            "score": None,
+        }
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"prediction {prediction.id!r}: {error}") from error
+
+
+def _json_values(prediction: Prediction) -> dict[str, str | None]:
+    try:
+        return {
             "features": _encode(prediction.features),
             "output": _encode(prediction.output),
             "score": None if prediction.score is None else _encode(prediction.score),
@@ -240,7 +280,36 @@ def _prediction_row(prediction: Prediction) -> dict[str, Any]:
         raise type(error)(f"prediction {prediction.id!r}: {error}") from error
 
 
-def _stored_prediction(row: _Row) -> StoredPrediction:
+def _place_values(
+    predictions: Sequence[Prediction], rows: list[dict[str, Any]]
+) -> list[tuple[bytes, list[int]]]:
+    """Encode features, outputs and scores: JSON text into ``rows`` for small groups, and a
+    columnar blob per model version with at least :data:`COLUMNAR_MIN_ROWS` rows, returned
+    with the indices of its rows (they get ``batch_seq`` once the blob is inserted)."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for index, prediction in enumerate(predictions):
+        groups.setdefault((prediction.model, prediction.version), []).append(index)
+    batches: list[tuple[bytes, list[int]]] = []
+    for indices in groups.values():
+        if len(indices) < COLUMNAR_MIN_ROWS:
+            for index in indices:
+                rows[index].update(_json_values(predictions[index]))
+            continue
+        chosen = [predictions[index] for index in indices]
+        try:
+            blob = columnar.encode_rows(
+                [p.features for p in chosen], [p.output for p in chosen], [p.score for p in chosen]
+            )
+        except (TypeError, ValueError):
+            for prediction in chosen:
+                _json_values(prediction)  # raises, naming the first prediction at fault
+            raise
+        batches.append((blob, indices))
+    return batches
+
+
+def _stored_prediction(row: _Row, values: tuple[dict[str, Any], Any, Any]) -> StoredPrediction:
+    features, output, score = values
     return StoredPrediction(
         seq=row.seq,
         prediction=Prediction(
@@ -248,13 +317,51 @@ def _stored_prediction(row: _Row) -> StoredPrediction:
             model=row.model,
             version=row.version,
             timestamp=row.timestamp,
-            features=_decode(row.features),
-            output=_decode(row.output),
-            score=None if row.score is None else _decode(row.score),
+            features=features,
+            output=output,
+            score=score,
         ),
         label=None if row.label is None else _decode(row.label),
         labelled_at=row.labelled_at,
     )
+
+
+def _stored_predictions(connection: Connection, rows: Sequence[_Row]) -> list[StoredPrediction]:
+    """Prediction objects for rows selected with ``_PREDICTION_COLUMNS``: values from the
+    rows' own JSON text, or from their batches (each batch read and decoded once)."""
+    wanted: dict[int, list[int]] = {}
+    for row in rows:
+        if row.batch_seq is not None:
+            wanted.setdefault(row.batch_seq, []).append(row.batch_row)
+    from_batches: dict[tuple[int, int], tuple[dict[str, Any], Any, Any]] = {}
+    for batch_seq, batch in _read_batches(connection, list(wanted)):
+        positions = sorted(set(wanted[batch_seq]))
+        taken = batch.take(pa.array(positions, pa.int64()))
+        for position, values in zip(positions, columnar.rows(taken), strict=True):
+            from_batches[batch_seq, position] = values
+    stored = []
+    for row in rows:
+        if row.batch_seq is None:
+            values = (
+                _decode(row.features),
+                _decode(row.output),
+                None if row.score is None else _decode(row.score),
+            )
+        else:
+            values = from_batches[row.batch_seq, row.batch_row]
+        stored.append(_stored_prediction(row, values))
+    return stored
+
+
+def _read_batches(
+    connection: Connection, batch_seqs: Sequence[int]
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    table = prediction_batches
+    for first in range(0, len(batch_seqs), _BATCH_CHUNK):
+        chunk = batch_seqs[first : first + _BATCH_CHUNK]
+        query = sa.select(table.c.seq, table.c.payload).where(table.c.seq.in_(chunk))
+        for seq, payload in connection.execute(query):
+            yield seq, columnar.decode(bytes(payload))
 
 
 def _model_version(row: _Row) -> ModelVersion:
@@ -620,9 +727,18 @@ class SQLStore(Store):
                 f"prediction id {repeated!r} appears twice in one batch; "
                 f"none of the batch's {len(rows)} predictions were stored"
             )
+        batches = _place_values(predictions, rows)  # encoded before taking the write lock
         try:
             with self.transaction(write=True) as connection:
                 self._serialise_writers(connection, "predictions")
+                for blob, indices in batches:
+                    inserted = connection.execute(
+                        prediction_batches.insert().values(rows=len(indices), payload=blob)
+                    )
+                    batch_seq = inserted.inserted_primary_key[0]  # type: ignore[index]
+                    for position, index in enumerate(indices):
+                        rows[index]["batch_seq"] = batch_seq
+                        rows[index]["batch_row"] = position
                 connection.execute(predictions_insert, rows)
         except DuplicatePrediction as error:
             raise self._name_duplicates(ids, error) from error.__cause__
@@ -653,7 +769,8 @@ class SQLStore(Store):
         query = sa.select(*_PREDICTION_COLUMNS).where(predictions.c.id == prediction_id)
         with self.transaction() as connection:
             row = connection.execute(query).first()
-        return None if row is None else _stored_prediction(row)
+            found = [] if row is None else _stored_predictions(connection, [row])
+        return found[0] if found else None
 
     def iter_predictions(
         self,
@@ -690,70 +807,114 @@ class SQLStore(Store):
             )
             with self.transaction() as connection:
                 rows = connection.execute(query).all()
+                batch = _stored_predictions(connection, rows)
             if not rows:
                 return
-            batch = [_stored_prediction(row) for row in rows]
             yield batch
             if len(rows) < batch_size:
                 return
             after_seq = batch[-1].seq
 
-    def iter_window_rows(
-        self,
-        model: str,
-        *,
-        version: int,
-        start: datetime,
-        end: datetime,
-        batch_size: int = 50_000,
-    ) -> Iterator[WindowRows]:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    def read_window(
+        self, model: str, *, version: int, start: datetime, end: datetime
+    ) -> WindowData:
         c = predictions.c
         delay: sa.ColumnElement[Any]
         if self._postgres:
             delay = sa.func.extract("epoch", c.labelled_at - c.timestamp)
         else:
             delay = (sa.func.julianday(c.labelled_at) - sa.func.julianday(c.timestamp)) * 86_400.0
-        columns = (
-            c.seq,
-            c.features,
-            c.output,
-            c.score,
-            c.label,
-            sa.type_coerce(delay, sa.Float).label("delay"),
-        )
-        conditions = (
+        where = (
             c.model == model,
             c.version == version,
             c.timestamp >= _utc(start, "start"),
             c.timestamp < _utc(end, "end"),
         )
-        after = 0
-        while True:
-            query = (
-                sa.select(*columns)
-                .where(*conditions, c.seq > after)
-                .order_by(c.seq)
-                .limit(batch_size)
+        # Rows with their own JSON, and the labels of rows in batches (one pass) ...
+        rows_query = sa.select(
+            c.batch_seq,
+            c.batch_row,
+            c.features,
+            c.output,
+            c.score,
+            c.label,
+            sa.type_coerce(delay, sa.Float).label("delay"),
+        ).where(*where, sa.or_(c.batch_seq.is_(None), c.label.is_not(None)))
+        # ... and which rows of which batches (from the index alone).
+        spans_query = (
+            sa.select(
+                c.batch_seq, sa.func.count(), sa.func.min(c.batch_row), sa.func.max(c.batch_row)
             )
-            with self.transaction() as connection:
-                rows = connection.execute(query).all()
-            if not rows:
-                return
-            yield WindowRows(
-                features=[row.features for row in rows],
-                outputs=[row.output for row in rows],
-                scores=[row.score for row in rows],
-                labels=[row.label for row in rows],
-                label_delays=[
-                    None if row.label is None or row.delay is None else float(row.delay)
-                    for row in rows
+            .where(*where, c.batch_seq.is_not(None))
+            .group_by(c.batch_seq)
+        )
+        columns = columnar.WindowColumns()
+        labels: list[str | None] = []
+        delays: list[float | None] = []
+        batch_labels: list[tuple[int, int, str, float | None]] = []
+        # One transaction, so one snapshot. Rows arrive a page at a time (a server-side cursor
+        # on PostgreSQL). Rows with their own JSON come first, then batches.
+        with self.transaction() as connection:
+            result = connection.execution_options(yield_per=_WINDOW_PAGE).execute(rows_query)
+            for page in result.partitions():
+                own = [row for row in page if row[0] is None]
+                if own:
+                    features, outputs, scores, texts, seconds = list(zip(*own, strict=True))[2:]
+                    columns.add_objects(
+                        columnar.decode_json_texts(features),
+                        columnar.decode_json_texts(outputs),
+                        columnar.decode_json_texts(scores),
+                    )
+                    labels += texts
+                    delays += seconds
+                if len(own) < len(page):
+                    batch_labels += [
+                        (row[0], row[1], row[5], row[6]) for row in page if row[0] is not None
+                    ]
+            spans: dict[int, NDArray[np.int64]] = {}
+            scattered: list[int] = []
+            for batch_seq, count, first, last in connection.execute(spans_query).all():
+                if last - first + 1 == count:
+                    spans[batch_seq] = np.arange(first, last + 1, dtype=np.int64)
+                else:
+                    scattered.append(batch_seq)
+            spans.update(self._batch_rows(connection, where, scattered))
+            at: dict[int, int] = {}  # where each batch's rows start in the columns
+            for batch_seq, batch in _read_batches(connection, list(spans)):
+                at[batch_seq] = len(columns)
+                columns.add(batch, spans[batch_seq])
+        labels += [None] * (len(columns) - len(labels))
+        delays += [None] * (len(columns) - len(delays))
+        for batch_seq, position, text, delay_s in batch_labels:
+            index = at[batch_seq] + int(np.searchsorted(spans[batch_seq], position))
+            labels[index] = text
+            delays[index] = delay_s
+        label_values = columnar.decode_json_texts(labels)
+        return WindowData(
+            columns=columns,
+            labels=label_values,
+            label_delays=np.array(
+                [
+                    np.nan if label is None or d is None else float(d)
+                    for label, d in zip(labels, delays, strict=True)
                 ],
+                dtype=np.float64,
+            ),
+        )
+
+    def _batch_rows(
+        self, connection: Connection, where: tuple[sa.ColumnElement[bool], ...], seqs: list[int]
+    ) -> dict[int, NDArray[np.int64]]:
+        """The rows (positions) of each of these batches that match ``where``, ascending."""
+        c = predictions.c
+        found: dict[int, list[int]] = {}
+        for first in range(0, len(seqs), _LOOKUP_CHUNK):
+            query = sa.select(c.batch_seq, c.batch_row).where(
+                *where, c.batch_seq.in_(seqs[first : first + _LOOKUP_CHUNK])
             )
-            if len(rows) < batch_size:
-                return
-            after = rows[-1].seq
+            for batch_seq, position in connection.execute(query):
+                found.setdefault(batch_seq, []).append(position)
+        return {seq: np.array(sorted(rows), dtype=np.int64) for seq, rows in found.items()}
 
     def prediction_windows(
         self, model: str, *, after_seq: int, window_seconds: int
@@ -765,7 +926,7 @@ class SQLStore(Store):
             epoch = sa.cast(sa.func.floor(sa.func.extract("epoch", timestamp)), sa.BigInteger)
         else:
             epoch = sa.cast(sa.func.strftime("%s", timestamp), sa.Integer)
-        bucket = (epoch / window_seconds).label("bucket")  # integer division on both databases
+        bucket = (epoch // window_seconds).label("bucket")
         query = (
             sa.select(
                 predictions.c.version, bucket, sa.func.max(predictions.c.seq), sa.func.count()

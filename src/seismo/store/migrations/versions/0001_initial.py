@@ -1,4 +1,5 @@
-"""Initial schema: model versions, predictions, label change log, window summaries, watermarks.
+"""Initial schema: model versions, predictions (rows and columnar batches), label change log,
+window summaries, watermarks.
 
 Revision ID: 0001
 Revises:
@@ -20,6 +21,12 @@ depends_on: str | Sequence[str] | None = None
 # Migrations are frozen history: they spell out their types instead of importing the models.
 _Seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _Timestamp = sa.DateTime(timezone=True)
+# A row's features, output and score live either in its own JSON columns or in a batch.
+_STORED_ONCE = (
+    "(batch_seq IS NULL AND batch_row IS NULL AND features IS NOT NULL AND output IS NOT NULL)"
+    " OR (batch_seq IS NOT NULL AND batch_row IS NOT NULL AND features IS NULL"
+    " AND output IS NULL AND score IS NULL)"
+)
 
 
 def upgrade() -> None:
@@ -37,24 +44,44 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model", "version", name="pk_model_versions"),
     )
     op.create_table(
+        "prediction_batches",
+        sa.Column("seq", _Seq, sa.Identity(), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name="pk_prediction_batches"),
+        sqlite_autoincrement=True,
+    )
+    op.create_table(
         "predictions",
         sa.Column("seq", _Seq, sa.Identity(), nullable=False),
         sa.Column("id", sa.String(), nullable=False),
         sa.Column("model", sa.String(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("timestamp", _Timestamp, nullable=False),
-        sa.Column("features", sa.Text(), nullable=False),
-        sa.Column("output", sa.Text(), nullable=False),
+        sa.Column("batch_seq", _Seq, nullable=True),
+        sa.Column("batch_row", sa.Integer(), nullable=True),
+        sa.Column("features", sa.Text(), nullable=True),
+        sa.Column("output", sa.Text(), nullable=True),
         sa.Column("score", sa.Text(), nullable=True),
         sa.Column("label", sa.Text(), nullable=True),
         sa.Column("labelled_at", _Timestamp, nullable=True),
+        sa.CheckConstraint(_STORED_ONCE, name="ck_predictions_stored_once"),
+        sa.ForeignKeyConstraint(
+            ["batch_seq"],
+            ["prediction_batches.seq"],
+            name="fk_predictions_batch_seq_prediction_batches",
+        ),
         sa.PrimaryKeyConstraint("seq", name="pk_predictions"),
         sa.UniqueConstraint("id", name="uq_predictions_id"),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_predictions_model_seq", "predictions", ["model", "seq"])
-    op.create_index("ix_predictions_model_version_seq", "predictions", ["model", "version", "seq"])
-    op.create_index("ix_predictions_model_timestamp", "predictions", ["model", "timestamp"])
+    op.create_index(
+        "ix_predictions_model_version_timestamp_batch_seq_batch_row",
+        "predictions",
+        ["model", "version", "timestamp", "batch_seq", "batch_row"],
+    )
+    op.create_index("ix_predictions_batch_seq", "predictions", ["batch_seq"])
     op.create_table(
         "label_changes",
         sa.Column("seq", _Seq, sa.Identity(), nullable=False),
@@ -111,8 +138,11 @@ def downgrade() -> None:
     op.drop_index("ix_label_changes_prediction_seq", table_name="label_changes")
     op.drop_index("ix_label_changes_model_seq", table_name="label_changes")
     op.drop_table("label_changes")
-    op.drop_index("ix_predictions_model_timestamp", table_name="predictions")
-    op.drop_index("ix_predictions_model_version_seq", table_name="predictions")
+    op.drop_index("ix_predictions_batch_seq", table_name="predictions")
+    op.drop_index(
+        "ix_predictions_model_version_timestamp_batch_seq_batch_row", table_name="predictions"
+    )
     op.drop_index("ix_predictions_model_seq", table_name="predictions")
     op.drop_table("predictions")
+    op.drop_table("prediction_batches")
     op.drop_table("model_versions")

@@ -110,7 +110,15 @@ def wrk(url: str, body: dict[str, object], duration: int, connections: int) -> d
             " latency:percentile(50), latency:percentile(99)))\nend\n"
         )
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", script.name, url],
+        [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "-s",
+            script.name,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import (
@@ -35,9 +37,9 @@ from seismo.service.config import ServiceSettings, monitor_config
 from seismo.service.errors import Problem, RequestError, invalid
 from seismo.service.models import HostedModel
 from seismo.service.payloads import (
-    check_features,
+    feature_rows,
     logged_predictions,
-    new_id,
+    new_ids,
     parse_json,
     parse_labels,
     parse_timestamp,
@@ -248,7 +250,7 @@ def create_app(
         return _version_info(hosted.version)
 
     @app.post("/v1/models/{name}:predict")
-    async def predict(name: str, request: Request) -> dict[str, Any]:
+    async def predict(name: str, request: Request) -> Response:
         started = time.perf_counter()
         hosted: HostedModel = await run_in_threadpool(state["models"].get, name)
         if hosted.estimator is None:
@@ -259,17 +261,7 @@ def create_app(
                 f"POST /v1/models/{name}/predictions",
             )
         instances = rows_of(await body_of(request), "instances", settings.max_batch_rows)
-        rows: list[dict[str, Any]] = []
-        problems = []
-        for index, instance in enumerate(instances):
-            row, found = check_features(
-                instance, f"instances[{index}]", hosted.features, hosted.kinds
-            )
-            problems.extend(found)
-            if row is not None:
-                rows.append(row)
-        if problems:
-            raise invalid(problems, "instances")
+        rows = feature_rows(instances, "instances", hosted.features, hosted.kinds)
         try:
             outputs, scores = await run_in_threadpool(hosted.predict, rows)
         except (ValueError, TypeError) as error:
@@ -278,9 +270,10 @@ def create_app(
             ) from None
         now = datetime.now(UTC)
         version = hosted.version.version
+        ids = new_ids(len(rows))
         records = [
             Prediction(
-                new_id(), name, version, now, row, output, None if scores is None else scores[i]
+                ids[i], name, version, now, row, output, None if scores is None else scores[i]
             )
             for i, (row, output) in enumerate(zip(rows, outputs, strict=True))
         ]
@@ -294,10 +287,10 @@ def create_app(
         }
         if scores is not None:
             response["scores"] = scores
-        return response
+        return _json_response(response)
 
     @app.post("/v1/models/{name}/predictions")
-    async def ingest(name: str, request: Request) -> dict[str, Any]:
+    async def ingest(name: str, request: Request) -> Response:
         started = time.perf_counter()
         hosted: HostedModel = await run_in_threadpool(state["models"].get, name)
         rows = rows_of(await body_of(request), "predictions", settings.max_batch_rows)
@@ -311,11 +304,13 @@ def create_app(
         )
         await log_rows(records, name, "ingest")
         metrics.latency.labels("ingest").observe(time.perf_counter() - started)
-        return {
-            "accepted": len(records),
-            "ids": [r.id for r in records],
-            "model_version": hosted.version.version,
-        }
+        return _json_response(
+            {
+                "accepted": len(records),
+                "ids": [r.id for r in records],
+                "model_version": hosted.version.version,
+            }
+        )
 
     @app.post("/v1/models/{name}/labels")
     async def labels(name: str, request: Request) -> dict[str, Any]:
@@ -460,6 +455,19 @@ def _version_info(version: Any) -> dict[str, Any]:
         "created_at": version.created_at.isoformat(),
         "description": version.description,
     }
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _json_response(body: dict[str, Any]) -> Response:
+    """JSON written by msgspec (the request paths answer with thousands of ids); values it
+    cannot encode (numpy types from a model) take FastAPI's encoder."""
+    try:
+        content = _ENCODER.encode(body)
+    except (TypeError, msgspec.EncodeError):
+        return JSONResponse(jsonable_encoder(body))
+    return Response(content, media_type="application/json")
 
 
 def _error(error: RequestError, metrics: ServiceMetrics) -> JSONResponse:

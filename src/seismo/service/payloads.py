@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from seismo.schema.types import Kind
 from seismo.service.errors import Problem, RequestError, invalid
@@ -24,10 +27,23 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON; send null for a missing value")
 
 
+_DECODER = msgspec.json.Decoder()
+
+
 def parse_json(body: bytes) -> Any:
-    """Strict JSON: NaN and Infinity literals are refused (they are not JSON)."""
+    """Strict JSON: NaN and Infinity literals are refused (they are not JSON).
+
+    msgspec parses (five times faster than :mod:`json`, integers of any size kept exact);
+    what it refuses goes through :mod:`json`, which either accepts it as before (an escaped
+    lone surrogate, a number too large for a float, refused later as not finite) or says
+    where the document is malformed.
+    """
     if not body.strip():
         raise RequestError(400, "empty_body", "the request body is empty; send a JSON object")
+    try:
+        return _DECODER.decode(body)
+    except msgspec.MsgspecError:
+        pass
     try:
         return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
@@ -137,8 +153,65 @@ def parse_timestamp(value: Any, where: str) -> tuple[datetime | None, Problem | 
     return parsed.astimezone(UTC), None
 
 
+def new_ids(count: int) -> list[str]:
+    """Random 128-bit ids as 32 hex digits (as ``uuid4().hex``), one system call for all."""
+    digits = os.urandom(16 * count).hex()
+    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def feature_rows(
+    instances: list[Any], where: str, features: Sequence[str], kinds: Mapping[str, Kind]
+) -> list[dict[str, Any]]:
+    """Validate a batch of feature rows; raise 422 listing every problem, or return the rows.
+
+    A batch of objects with exactly the model's feature names and valid values (the usual
+    case) is checked a column at a time; anything else goes row by row, which names each
+    problem's path.
+    """
+    fast = _feature_columns_valid(instances, features, kinds)
+    if fast is not None:
+        return fast
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for index, instance in enumerate(instances):
+        row, found = check_features(instance, f"{where}[{index}]", features, kinds)
+        problems.extend(found)
+        if row is not None:
+            rows.append(row)
+    if problems:
+        raise invalid(problems, where)
+    return rows
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NUMBERS = frozenset({int, float, type(None)})
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _feature_columns_valid(
+    instances: list[Any], features: Sequence[str], kinds: Mapping[str, Kind]
+) -> list[dict[str, Any]] | None:
+    """The rows when every one is an object of exactly the features with valid values."""
+    names = set(features)
+    if not all(type(row) is dict and row.keys() == names for row in instances):
+        return None
+    for name in features:
+        values = [row[name] for row in instances]
+        types = set(map(type, values))
+        if kinds.get(name) in NUMERIC_KINDS:
+            # JSON has no NaN (refused when parsed); a number too large for a float is inf.
+            if not types <= _NUMBERS or (float in types and any(v in values for v in _INFINITIES)):
+                return None
+        elif not types <= _SCALARS:
+            return None
+    return instances
+
+
+_ROW_FIELDS = frozenset({"id", "features", "output", "score", "timestamp"})
 
 
 def logged_predictions(
@@ -151,6 +224,9 @@ def logged_predictions(
     now: datetime,
 ) -> list[Prediction]:
     """Validate ``POST /v1/models/{name}/predictions`` rows (predictions made elsewhere)."""
+    fast = _predictions_valid(rows, model, version, features, kinds, now)
+    if fast is not None:
+        return fast
     problems: list[Problem] = []
     out: list[Prediction] = []
     seen: set[str] = set()
@@ -159,7 +235,7 @@ def logged_predictions(
         if not isinstance(row, Mapping):
             problems.append(Problem(where, "must be an object with 'features' and 'output'"))
             continue
-        unknown = sorted(set(row) - {"id", "features", "output", "score", "timestamp"})
+        unknown = sorted(set(row) - _ROW_FIELDS)
         if unknown:
             problems.append(Problem(where, f"unknown field(s) {unknown}"))
         if "output" not in row:
@@ -204,9 +280,52 @@ def logged_predictions(
     return out
 
 
+def _predictions_valid(
+    rows: list[Any],
+    model: str,
+    version: int,
+    features: Sequence[str],
+    kinds: Mapping[str, Kind],
+    now: datetime,
+) -> list[Prediction] | None:
+    """The predictions when every row is valid, checked a column at a time; None sends the
+    batch through the row-by-row path that names each problem."""
+    if not all(type(row) is dict and "output" in row and row.keys() <= _ROW_FIELDS for row in rows):
+        return None
+    try:
+        instances = [row["features"] for row in rows]
+    except KeyError:
+        return None
+    if _feature_columns_valid(instances, features, kinds) is None:
+        return None
+    ids: list[Any] = [row.get("id") for row in rows]
+    if not all(type(i) is str or i is None for i in ids):
+        return None
+    fresh = iter(new_ids(sum(i is None for i in ids)))
+    ids = [next(fresh) if i is None else i for i in ids]
+    if len(set(ids)) < len(ids):
+        return None
+    scores = [row.get("score") for row in rows]
+    if not all(map(_valid_score, scores)):
+        return None
+    timestamps: list[datetime] = [now] * len(rows)
+    for index, row in enumerate(rows):
+        if row.get("timestamp") is not None:
+            parsed, problem = parse_timestamp(row["timestamp"], "")
+            if problem is not None or parsed is None:
+                return None
+            timestamps[index] = parsed
+    return [
+        Prediction(i, model, version, at, values, row["output"], score)
+        for i, at, values, row, score in zip(ids, timestamps, instances, rows, scores, strict=True)
+    ]
+
+
 def _valid_score(score: Any) -> bool:
     if score is None:
         return True
+    if type(score) is float:
+        return 0.0 <= score <= 1.0
     items = score if isinstance(score, list) else [score]
     return all(
         isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in items

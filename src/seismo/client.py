@@ -17,12 +17,13 @@ import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from seismo.ids import new_id
 
 log = logging.getLogger("seismo.client")
 
@@ -80,7 +81,7 @@ class Client:
         timestamp: datetime | None = None,
     ) -> str:
         """Queue one prediction; returns its id (use it to send the label later)."""
-        prediction_id = prediction_id or uuid.uuid4().hex
+        prediction_id = prediction_id or new_id()
         row: dict[str, Any] = {
             "id": prediction_id,
             "features": dict(features),

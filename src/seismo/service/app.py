@@ -25,6 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from seismo.ids import new_ids
 from seismo.monitor import Monitor, WindowState
 from seismo.monitor.prometheus import MonitorCollector
 from seismo.monitor.results import (
@@ -39,7 +40,6 @@ from seismo.service.models import HostedModel
 from seismo.service.payloads import (
     feature_rows,
     logged_predictions,
-    new_ids,
     parse_json,
     parse_labels,
     parse_timestamp,

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+from seismo.ids import new_id, new_ids
 from seismo.schema.types import Kind
 from seismo.service.errors import Problem, RequestError, invalid
 from seismo.store.base import Label, Prediction
@@ -151,16 +150,6 @@ def parse_timestamp(value: Any, where: str) -> tuple[datetime | None, Problem | 
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC), None
-
-
-def new_ids(count: int) -> list[str]:
-    """Random 128-bit ids as 32 hex digits (as ``uuid4().hex``), one system call for all."""
-    digits = os.urandom(16 * count).hex()
-    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def feature_rows(

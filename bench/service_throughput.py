@@ -6,8 +6,9 @@
 
 Starts `seismo serve` (uvicorn, one process) on loopback with a hosted scikit-learn model and
 drives it with wrk (Debian package `wrk`): single-row and 100-row `:predict` requests with
-logging on and off, then batch ingest of 1,000-row batches; then times the monitor over the
-logged rows. Numbers go to bench/results/service_throughput.md.
+logging on and off, then batch ingest of 1,000-row batches (ids made by the server); then times
+the monitor: a window of 1M logged rows, and a new window on top of 1M and of 10M processed
+rows. Results go to bench/results/service_throughput.json (README quotes them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import joblib
@@ -133,34 +135,6 @@ def wrk(url: str, body: dict[str, object], duration: int, connections: int) -> d
     }
 
 
-def ingest_rate(url: str, rows: list[dict[str, object]], producers: int, duration: int) -> float:
-    """Rows/s logged by ``producers`` threads each posting 1,000-row batches back to back."""
-    import threading
-
-    sent = [0] * producers
-    stop = time.perf_counter() + duration
-
-    def produce(index: int) -> None:
-        with httpx.Client(timeout=60) as client:
-            number = 0
-            while time.perf_counter() < stop:
-                number += 1
-                batch = [
-                    {**r, "id": f"{index}-{number}-{i}-{time.time_ns()}"}
-                    for i, r in enumerate(rows)
-                ]
-                client.post(url, json=batch).raise_for_status()
-                sent[index] += len(rows)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(sent) / (time.perf_counter() - started)
-
-
 def scratch_database(url: str) -> str:
     """A new database next to ``url``'s, dropped when the benchmark exits."""
     import atexit
@@ -180,12 +154,73 @@ def scratch_database(url: str) -> str:
     return f"{url.rsplit('/', 1)[0]}/{name}"
 
 
+def log_day(store: Any, day: int, rows: int, features: list[dict[str, Any]], write: int) -> None:
+    """``rows`` predictions spread over day ``day`` of 2026, written ``write`` at a time."""
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day)
+    step = 86_400 / rows
+    for first in range(0, rows, write):
+        store.add_predictions(
+            [
+                Prediction(
+                    f"d{day}-{i}",
+                    "m",
+                    1,
+                    start + timedelta(seconds=i * step),
+                    features[i % len(features)],
+                    "no",
+                    0.2,
+                )
+                for i in range(first, min(first + write, rows))
+            ]
+        )
+
+
+def timed_run(monitor: Monitor) -> float:
+    started = time.perf_counter()
+    monitor.run()
+    return time.perf_counter() - started
+
+
+def monitor_timings(work: Path, rows: int, days: int) -> dict[str, object]:
+    """Monitor run times: a window of ``rows`` logged rows; one new small window on top of one
+    day and on top of ``days`` days of processed history; a window of rows written a few at a
+    time (kept as JSON text rather than in columnar batches)."""
+    out: dict[str, object] = {}
+    store = open_store(f"sqlite:///{work / 'monitor.db'}", upgrade=True)
+    reference = seismo.fit_reference(frame(5000, 0), {"columns": {"y": {"role": "target"}}})
+    register_model(store, "m", reference=reference, task="classification", classes=["no", "yes"])
+    features = frame(min(rows, 1_000_000), 3)[FEATURES].to_dict(orient="records")
+    monitor = Monitor(store)
+    log_day(store, 0, rows, features, 5000)
+    out[f"monitor/window of {rows:,} rows"] = {"seconds": timed_run(monitor)}
+    log_day(store, 100, 10_000, features, 5000)
+    out[f"monitor/new 10,000-row window on top of {rows:,} rows"] = {"seconds": timed_run(monitor)}
+    for day in range(1, days):
+        log_day(store, day, rows, features, 5000)
+    seconds = timed_run(monitor)
+    out[f"monitor/{days - 1} more windows of {rows:,} rows, per window"] = {
+        "seconds": seconds / (days - 1)
+    }
+    log_day(store, 101, 10_000, features, 5000)
+    out[f"monitor/new 10,000-row window on top of {days * rows:,} rows"] = {
+        "seconds": timed_run(monitor)
+    }
+    small = min(rows, 200_000)
+    log_day(store, 102, small, features, 20)
+    out[f"monitor/window of {small:,} rows written 20 at a time (JSON rows)"] = {
+        "seconds": timed_run(monitor)
+    }
+    store.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--postgres", default=None)
-    parser.add_argument("--monitor-rows", type=int, default=200_000)
+    parser.add_argument("--monitor-rows", type=int, default=1_000_000, help="rows per day")
+    parser.add_argument("--history-days", type=int, default=10)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -221,56 +256,23 @@ def main() -> None:
                     predict, {"instances": instances}, args.duration, args.connections
                 )
                 if logging_on:
-                    for producers in (1, 4):
-                        results[f"{key}/ingest 1000-row batches, {producers} producers"] = {
-                            "rows_per_s": ingest_rate(
-                                f"{base}/v1/models/{name}/predictions",
-                                rows,
-                                producers,
-                                args.duration,
-                            )
-                        }
+                    for connections in (1, 4):
+                        measured = wrk(
+                            f"{base}/v1/models/{name}/predictions",
+                            {"predictions": rows},
+                            args.duration,
+                            connections,
+                        )
+                        measured["rows_per_s"] = measured["requests_per_s"] * len(rows)
+                        results[f"{key}/ingest 1000-row batches, {connections} connections"] = (
+                            measured
+                        )
             finally:
                 process.terminate()
                 process.wait(timeout=10)
         print(json.dumps({k: v for k, v in results.items() if k.startswith(backend)}, indent=1))
 
-    # Monitor: one day window of N logged rows, then one new window on top of them.
-    url = f"sqlite:///{work / 'monitor.db'}"
-    store = open_store(url, upgrade=True)
-    reference = seismo.fit_reference(frame(5000, 0), {"columns": {"y": {"role": "target"}}})
-    register_model(store, "m", reference=reference, task="classification", classes=["no", "yes"])
-    day0 = datetime(2026, 1, 1, tzinfo=UTC)
-    features = frame(args.monitor_rows, 3)[FEATURES].to_dict(orient="records")
-    step = 86_400 / args.monitor_rows
-    for start in range(0, args.monitor_rows, 5000):
-        store.add_predictions(
-            [
-                Prediction(
-                    f"a{i}", "m", 1, day0 + timedelta(seconds=i * step), features[i], "no", 0.2
-                )
-                for i in range(start, min(start + 5000, args.monitor_rows))
-            ]
-        )
-    monitor = Monitor(store)
-    started = time.perf_counter()
-    monitor.run()
-    results[f"monitor/window of {args.monitor_rows} rows"] = {
-        "seconds": time.perf_counter() - started
-    }
-    store.add_predictions(
-        [
-            Prediction(
-                f"b{i}", "m", 1, day0 + timedelta(days=1, seconds=i * 8), features[i], "no", 0.2
-            )
-            for i in range(10_000)
-        ]
-    )
-    started = time.perf_counter()
-    monitor.run()
-    results["monitor/new 10,000-row window on top"] = {"seconds": time.perf_counter() - started}
-    store.close()
-
+    results.update(monitor_timings(work, args.monitor_rows, args.history_days))
     results["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     out = ROOT / "bench/results/service_throughput.json"
     out.write_text(json.dumps(results, indent=1))

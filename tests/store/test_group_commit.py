@@ -30,12 +30,14 @@ def rows(prefix: str, count: int = 1, *, at: datetime = AT) -> list[Prediction]:
 
 
 def count_commits(store: Store) -> list[int]:
-    """A one-element list counting the store's committed transactions that inserted rows."""
+    """A one-element list counting the store's committed transactions that wrote rows."""
     assert isinstance(store, SQLStore)
     commits = [0]
 
     def on_execute(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT"):
+        # SQLite inserts rows with INSERT; PostgreSQL COPYs them (unseen by SQLAlchemy) after
+        # taking the predictions writers' advisory lock.
+        if statement.lstrip().upper().startswith("INSERT") or "pg_advisory_xact_lock" in statement:
             connection.info["inserted"] = True
 
     def on_commit(connection: Any) -> None:

@@ -27,6 +27,9 @@ TABLES = {
     "label_changes",
     "window_summaries",
     "watermarks",
+    "alerts",
+    "alert_events",
+    "silences",
 }
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from seismo.errors import InputError
 from seismo.store.base import (
+    AlertEvent,
     DuplicatePrediction,
     Label,
     LabelChange,
@@ -23,7 +24,9 @@ from seismo.store.base import (
     ModelVersion,
     Prediction,
     SchemaOutdated,
+    Silence,
     Store,
+    StoredAlert,
     StoredPrediction,
     StoreError,
     StoreUnavailable,
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMES",
+    "AlertEvent",
     "DuplicatePrediction",
     "GroupCommitWriter",
     "Label",
@@ -45,9 +49,11 @@ __all__ = [
     "ModelVersion",
     "Prediction",
     "SchemaOutdated",
+    "Silence",
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "StoredAlert",
     "StoredPrediction",
     "WindowData",
     "WindowSummary",

@@ -126,6 +126,57 @@ class WindowSummary:
     updated_at: datetime = field(compare=False, default=datetime.min)
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """An alert as the store keeps it: the alert as sinks see it (``alert``, a JSON-ready
+    dict of :class:`seismo.alerts.model.Alert`'s fields) plus its handling."""
+
+    id: str
+    rule: str
+    model: str
+    segment: str
+    state: str  # "firing" or "resolved"
+    severity: str
+    started_at: datetime
+    updated_at: datetime
+    alert: dict[str, Any]
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    notified_at: datetime | None = None  # last trigger notification sent
+    notified_severity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One entry of an alert's history: fired, updated, resolved, acknowledged, silenced,
+    delivered, delivery_failed ... ``details`` is JSON-ready."""
+
+    alert_id: str
+    kind: str
+    at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0  # assigned by the store
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Alerts whose fields equal every matcher (rule, model, segment, severity) are recorded
+    but not notified between ``starts_at`` and ``ends_at``."""
+
+    id: str
+    matchers: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    created_at: datetime
+
+    def matches(self, fields: dict[str, str], at: datetime) -> bool:
+        return self.starts_at <= at < self.ends_at and all(
+            fields.get(key) == value for key, value in self.matchers.items()
+        )
+
+
 class StoreError(SeismoError):
     """The store could not do what was asked (database down, conflict, bad state)."""
 
@@ -273,6 +324,44 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def set_watermark(self, job: str, model: str, seq: int) -> None: ...
+
+    # -- alerts -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_alert(self, alert: StoredAlert, events: Sequence[AlertEvent] = ()) -> None:
+        """Insert or replace an alert and append events to its history, in one transaction."""
+
+    @abc.abstractmethod
+    def add_alert_events(self, events: Sequence[AlertEvent]) -> None: ...
+
+    @abc.abstractmethod
+    def get_alert(self, alert_id: str) -> StoredAlert | None: ...
+
+    @abc.abstractmethod
+    def list_alerts(
+        self, *, state: str | None = None, model: str | None = None, limit: int = 1000
+    ) -> list[StoredAlert]:
+        """Alerts, most recently updated first."""
+
+    @abc.abstractmethod
+    def list_alert_events(
+        self, *, alert_id: str | None = None, kind: str | None = None, limit: int = 1000
+    ) -> list[AlertEvent]:
+        """History entries, newest first."""
+
+    @abc.abstractmethod
+    def count_alert_events(self, kind: str) -> dict[tuple[str, str], int]:
+        """Events of ``kind`` counted by (details["sink"], details["event"])."""
+
+    @abc.abstractmethod
+    def add_silence(self, silence: Silence) -> None: ...
+
+    @abc.abstractmethod
+    def list_silences(self, *, active_at: datetime | None = None) -> list[Silence]:
+        """Silences (only those active at ``active_at`` when given), newest first."""
+
+    @abc.abstractmethod
+    def end_silence(self, silence_id: str, at: datetime) -> bool:
+        """End a silence now; False when there is no such silence."""
 
     # -- lifecycle --------------------------------------------------------------------------
     @abc.abstractmethod

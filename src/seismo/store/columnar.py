@@ -33,6 +33,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeAlias
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
@@ -57,11 +58,22 @@ encode_json: Callable[[object], str] = json.JSONEncoder(
 ).encode
 
 
+_DECODER = msgspec.json.Decoder()
+
+
 def decode_json_texts(texts: Sequence[str | None]) -> list[Any]:
-    """Many JSON texts decoded with one ``json.loads`` (``None`` stays ``None``)."""
+    """Many JSON texts decoded as one document (``None`` stays ``None``).
+
+    msgspec decodes it (integers of any size stay exact); text it refuses, the NaN and
+    infinities :mod:`json` writes and escaped lone surrogates, goes through :mod:`json`.
+    """
     if not texts:
         return []
-    return list(json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]"))
+    document = "[" + ",".join("null" if t is None else t for t in texts) + "]"
+    try:
+        return list(_DECODER.decode(document))
+    except msgspec.MsgspecError:
+        return list(json.loads(document))
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -238,7 +250,11 @@ class WindowColumns:
         self._finish(len(features), seen)
 
     def _add_features(self, objects: list[dict[str, Any]]) -> set[str]:
-        names = dict.fromkeys(name for row in objects for name in row)
+        first = objects[0].keys() if objects else {}.keys()
+        if all(row.keys() == first for row in objects):
+            names = dict.fromkeys(first)
+        else:
+            names = dict.fromkeys(name for row in objects for name in row)
         for name in names:
             self._feature(name).append(_typed_or_values([row.get(name) for row in objects]))
         return set(names)

@@ -1,0 +1,269 @@
+"""Deciding rules over the monitor's windows.
+
+For every rule, model and segment the evaluator takes the latest closed window (the latest
+closed one with enough labelled rows, for performance) and decides it against the rule's
+baseline. Baselines are built walking forward through the preceding windows, leaving out the
+windows that were problems themselves. Drift reports and metrics are cached per window
+summary (by its update time), so repeated evaluations cost little.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+
+from seismo.alerts.rules import Rule
+from seismo.alerts.series import Point, points
+from seismo.drift.result import DriftReport
+from seismo.monitor.job import Monitor
+from seismo.monitor.results import window_report
+from seismo.monitor.windows import WindowState
+from seismo.store.base import WindowSummary
+
+Verdict = Literal["firing", "ok", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One key (a feature, or "" for single-valued series) that crossed its bound."""
+
+    key: str
+    value: float
+    low: float
+    high: float
+    n: int
+    bound: float  # the bound it crossed
+    side: str  # "above" or "below"
+    baseline: float | None  # the adaptive baseline's centre; None for static rules
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "n": self.n,
+            "bound": self.bound,
+            "side": self.side,
+            "baseline": self.baseline,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A rule's verdict on one model (and segment) in one window."""
+
+    rule: Rule
+    model: str
+    version: int
+    segment: str
+    window_start: datetime
+    window_end: datetime
+    verdict: Verdict
+    findings: tuple[Finding, ...] = ()
+    decided: int = 0  # keys with enough data and history to be decided
+
+
+@dataclass
+class _Window:
+    summary: WindowSummary
+    state: WindowState
+    report: DriftReport | None = None
+    values: dict[str, dict[str, Point]] = field(default_factory=dict)
+
+
+class Evaluator:
+    """Decides rules on the windows a :class:`~seismo.monitor.Monitor` keeps."""
+
+    def __init__(self, monitor: Monitor, rules: Sequence[Rule]) -> None:
+        self.monitor = monitor
+        self.rules = list(rules)
+        self._cache: dict[tuple[str, int, str, datetime], tuple[datetime, _Window]] = {}
+
+    def evaluate(self, now: datetime, models: Iterable[str] | None = None) -> list[Decision]:
+        """The decisions for the latest closed windows at ``now``."""
+        store = self.monitor.store
+        names = (
+            list(models)
+            if models is not None
+            else sorted({v.model for v in store.list_model_versions()})
+        )
+        decisions: list[Decision] = []
+        for model in names:
+            rules = [rule for rule in self.rules if rule.applies_to(model)]
+            if not rules:
+                continue
+            reach = max(_reach(rule) for rule in rules)
+            start = now - self.monitor.settings.window * (reach + 1)
+            by_segment: dict[str, list[_Window]] = {}
+            for summary in store.get_windows(model, start=start, end=now):
+                if summary.end <= now:
+                    by_segment.setdefault(summary.segment, []).append(self._window(summary))
+            for segment, windows in sorted(by_segment.items()):
+                windows.sort(key=lambda w: (w.summary.start, w.summary.version))
+                for rule in rules:
+                    if segment and not rule.segments:
+                        continue
+                    decision = self._decide(rule, model, segment, windows, now)
+                    if decision is not None:
+                        decisions.append(decision)
+        return decisions
+
+    def _window(self, summary: WindowSummary) -> _Window:
+        key = (summary.model, summary.version, summary.segment, summary.start)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == summary.updated_at:
+            return cached[1]
+        window = _Window(summary, WindowState.from_bytes(summary.payload))
+        self._cache[key] = (summary.updated_at, window)
+        return window
+
+    def _values(self, window: _Window, series: str) -> dict[str, Point]:
+        if series not in window.values:
+            report = None
+            if series.startswith(("drift.", "quality.")):
+                if window.report is None:
+                    window.report = window_report(self.monitor, window.summary, window.state)
+                report = window.report
+            window.values[series] = points(series, window.state, report)
+        return window.values[series]
+
+    def _decide(
+        self, rule: Rule, model: str, segment: str, windows: list[_Window], now: datetime
+    ) -> Decision | None:
+        latest_version = windows[-1].summary.version
+        chosen = [w for w in windows if w.summary.version == latest_version]
+        timeline = [(w.summary.start, w.summary.end, self._values(w, rule.series)) for w in chosen]
+        if rule.series == "volume.rows":
+            timeline = _with_empty_windows(timeline, self.monitor.settings.window, now)
+        if rule.series.startswith("performance."):
+            # The latest window with enough labels: later ones are still waiting for theirs.
+            while timeline and all(p.n < rule.min_rows for p in timeline[-1][2].values()):
+                timeline.pop()
+        if not timeline:
+            return None
+        keys = sorted({key for _, _, values in timeline for key in values})
+        findings: list[Finding] = []
+        decided = 0
+        for key in keys:
+            series = [(start, values.get(key)) for start, _, values in timeline]
+            key_verdict, finding = _walk(rule, series, self.monitor.settings.window)
+            if key_verdict != "unknown":
+                decided += 1
+            if finding is not None:
+                findings.append(replace(finding, key=key))
+        start, end, _ = timeline[-1]
+        verdict: Verdict = "firing" if findings else ("ok" if decided else "unknown")
+        return Decision(
+            rule, model, latest_version, segment, start, end, verdict, tuple(findings), decided
+        )
+
+
+def _reach(rule: Rule) -> int:
+    """Windows of history a rule looks back over (twice its history, for the walk)."""
+    if rule.kind == "seasonal":
+        return min(rule.season * rule.history * 2, 400)
+    if rule.kind == "static":
+        return rule.history if rule.series.startswith("performance.") else 1
+    return rule.history * 2
+
+
+def _with_empty_windows(
+    timeline: list[tuple[datetime, datetime, dict[str, Point]]], length: timedelta, now: datetime
+) -> list[tuple[datetime, datetime, dict[str, Point]]]:
+    """Closed windows without a single prediction count as zero rows (between the first
+    window seen and now)."""
+    if not timeline:
+        return timeline
+    known = {start: (start, end, values) for start, end, values in timeline}
+    out = []
+    start = timeline[0][0]
+    while start + length <= now:
+        empty = {"": Point(0.0, 0, 0.0, 0.0)}
+        out.append(known.get(start, (start, start + length, empty)))
+        start += length
+    return out
+
+
+def _walk(
+    rule: Rule, series: list[tuple[datetime, Point | None]], length: timedelta
+) -> tuple[Verdict, Finding | None]:
+    """Decide every window in turn against the windows before it (problems left out of the
+    baseline); return the last window's verdict."""
+    history: list[tuple[datetime, float]] = []
+    verdict: Verdict = "unknown"
+    finding: Finding | None = None
+    for start, point in series:
+        if point is None:
+            verdict, finding = "unknown", None
+            continue
+        verdict, finding = _judge(rule, point, start, history, length)
+        if point.n >= rule.min_rows and verdict != "firing":
+            history.append((start, point.value))
+    return verdict, finding
+
+
+def _judge(
+    rule: Rule,
+    point: Point,
+    start: datetime,
+    history: list[tuple[datetime, float]],
+    length: timedelta,
+) -> tuple[Verdict, Finding | None]:
+    if point.n < rule.min_rows or not math.isfinite(point.value):
+        return "unknown", None
+    center: float | None = None
+    if rule.kind == "static":
+        assert rule.threshold is not None
+        upper = lower = rule.threshold
+    else:
+        baseline = _baseline(rule, start, history, length)
+        if baseline is None:
+            return "unknown", None
+        center, spread = baseline
+        upper, lower = center + rule.sigmas * spread, center - rule.sigmas * spread
+        if rule.threshold is not None:  # a floor the value must cross as well
+            upper, lower = max(upper, rule.threshold), min(lower, rule.threshold)
+    low, high = (point.low, point.high) if rule.interval else (point.value, point.value)
+    side = rule.side
+    crossed: tuple[str, float] | None = None
+    if side in ("above", "both") and low > upper:
+        crossed = ("above", upper)
+    elif side in ("below", "both") and high < lower:
+        crossed = ("below", lower)
+    if crossed is not None and rule.series == "drift.psi" and rule.engine and not point.flagged:
+        crossed = None
+    if crossed is None:
+        return "ok", None
+    return "firing", Finding(
+        "", point.value, point.low, point.high, point.n, crossed[1], crossed[0], center
+    )
+
+
+def _baseline(
+    rule: Rule, start: datetime, history: list[tuple[datetime, float]], length: timedelta
+) -> tuple[float, float] | None:
+    if rule.kind == "seasonal":
+        wanted = {start - length * rule.season * cycle for cycle in range(1, rule.history + 1)}
+        values = [value for at, value in history if at in wanted]
+    else:
+        values = [value for _, value in history[-rule.history :]]
+    if len(values) < rule.min_history:
+        return None
+    array = np.asarray(values, dtype=np.float64)
+    if rule.kind == "ewma":
+        mean, variance = float(array[0]), 0.0
+        for value in array[1:]:
+            delta = float(value) - mean
+            mean += rule.alpha * delta
+            variance = (1 - rule.alpha) * (variance + rule.alpha * delta * delta)
+        spread = math.sqrt(variance)
+    else:
+        mean, spread = float(array.mean()), float(array.std(ddof=1))
+    spread = max(spread, rule.tolerance * abs(mean), rule.min_spread)
+    return mean, spread

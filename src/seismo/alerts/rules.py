@@ -1,0 +1,254 @@
+"""Alert rules: which series, which baseline, which side is a problem, how sure to be.
+
+A rule watches one series (see :mod:`seismo.alerts.series`) of every model (or the listed
+ones), overall and per segment when asked, and decides per window:
+
+- ``static``: the value against a fixed ``threshold``.
+- ``sigma``: the value against the mean of the trailing ``history`` windows ± ``sigmas``
+  standard deviations (3 by default).
+- ``ewma``: the same against an exponentially weighted mean and variance (``alpha``).
+- ``seasonal``: the same against the windows one, two, ... ``history`` cycles of ``season``
+  windows back (e.g. the same weekday of the previous weeks for daily windows), for series
+  with daily or weekly cycles.
+
+Adaptive baselines leave out windows where the rule fired, so a lasting problem does not
+become the new normal and resolve itself. The spread never falls below ``tolerance`` times
+the baseline (or ``min_spread``), so a perfectly flat history does not turn noise into alerts.
+
+Sample size: a window with fewer than ``min_rows`` rows (labelled rows for performance) is
+not decided at all; the alert keeps its state. Performance decisions use the confidence
+interval, not the point estimate (``interval: true``): "F1 below the bound" means the whole
+interval lies below it. ``threshold`` on an adaptive rule is a floor the value must also
+cross (e.g. PSI of at least 0.1), so a small deviation from a very quiet baseline is not
+a problem. ``drift.psi`` rules also require the drift engine's own per-feature decision
+(``engine: true``) and group all drifted features of a window into one alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from typing import Any, Final
+
+from seismo.alerts.model import Severity
+from seismo.alerts.series import LOWER_IS_BETTER, SERIES
+from seismo.errors import InputError
+
+KINDS: Final = ("static", "sigma", "ewma", "seasonal")
+DIRECTIONS: Final = ("above", "below", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    series: str
+    kind: str = "sigma"
+    direction: str = ""  # "" = the series' natural side (see default_direction)
+    threshold: float | None = None
+    sigmas: float = 3.0
+    history: int = 14
+    min_history: int = 5
+    alpha: float = 0.3
+    season: int = 7
+    tolerance: float = 0.05
+    min_spread: float = 0.0
+    min_rows: int = 100
+    interval: bool = True
+    engine: bool = True
+    severity: Severity = Severity.WARNING
+    models: tuple[str, ...] = ()  # empty: every model
+    segments: bool = False  # also per segment (the configured segment columns)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        problems = _check(self)
+        if problems:
+            raise InputError(f"alert rule {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def side(self) -> str:
+        return self.direction or default_direction(self.series)
+
+    def applies_to(self, model: str) -> bool:
+        return not self.models or model in self.models
+
+
+def default_direction(series: str) -> str:
+    if series.startswith("performance."):
+        metric = series.removeprefix("performance.")
+        if metric == "bias":
+            return "both"
+        return "above" if metric in LOWER_IS_BETTER else "below"
+    return {"volume.rows": "both", "labels.coverage": "below"}.get(series, "above")
+
+
+def _check(rule: Rule) -> list[str]:
+    problems = []
+    if not rule.name:
+        problems.append("name must not be empty")
+    if rule.series not in SERIES:
+        problems.append(f"unknown series {rule.series!r}; use one of {', '.join(SERIES)}")
+    if rule.kind not in KINDS:
+        problems.append(f"unknown kind {rule.kind!r}; use one of {', '.join(KINDS)}")
+    if rule.direction and rule.direction not in DIRECTIONS:
+        problems.append(f"direction must be one of {', '.join(DIRECTIONS)}, not {rule.direction!r}")
+    if rule.kind == "static" and rule.threshold is None:
+        problems.append("a static rule needs a threshold")
+    if rule.sigmas <= 0:
+        problems.append(f"sigmas must be positive, not {rule.sigmas}")
+    if rule.history < 2 or rule.min_history < 2 or rule.min_history > rule.history:
+        problems.append(
+            f"history ({rule.history}) and min_history ({rule.min_history}) must be at least 2, "
+            "min_history at most history"
+        )
+    if not 0.0 < rule.alpha <= 1.0:
+        problems.append(f"alpha must lie in (0, 1], not {rule.alpha}")
+    if rule.season < 2:
+        problems.append(f"season must be at least 2 windows, not {rule.season}")
+    if rule.tolerance < 0 or rule.min_spread < 0:
+        problems.append("tolerance and min_spread must not be negative")
+    if rule.min_rows < 0:
+        problems.append(f"min_rows must not be negative, not {rule.min_rows}")
+    return problems
+
+
+def default_rules() -> list[Rule]:
+    """The rules a model gets when the configuration names none.
+
+    Real data drifts a little every day (weekdays, weather, promotions), so the defaults
+    compare each window with the model's own recent windows, not with a fixed number.
+    """
+    return [
+        Rule(
+            "feature-drift",
+            "drift.psi",
+            kind="sigma",
+            threshold=0.1,
+            severity=Severity.WARNING,
+            description="features whose PSI jumped beyond their usual day-to-day drift",
+        ),
+        Rule(
+            "accuracy-drop",
+            "performance.accuracy",
+            kind="sigma",
+            tolerance=0.02,
+            severity=Severity.CRITICAL,
+            description="accuracy significantly below its recent level",
+        ),
+        Rule(
+            "f1-drop",
+            "performance.f1",
+            kind="sigma",
+            tolerance=0.02,
+            severity=Severity.CRITICAL,
+            description="F1 significantly below its recent level",
+        ),
+        Rule(
+            "rmse-rise",
+            "performance.rmse",
+            kind="sigma",
+            severity=Severity.CRITICAL,
+            description="RMSE significantly above its recent level",
+        ),
+        Rule(
+            "volume",
+            "volume.rows",
+            kind="seasonal",
+            history=4,
+            min_history=2,
+            tolerance=0.1,
+            min_rows=0,
+            severity=Severity.WARNING,
+            description="prediction volume unlike the same window of previous cycles",
+        ),
+        Rule(
+            "data-quality",
+            "quality.errors",
+            kind="static",
+            threshold=0.5,
+            min_rows=1,
+            severity=Severity.CRITICAL,
+            description="data-quality errors (missing or retyped columns, invalid values ...)",
+        ),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """The ``alerts`` section of the service configuration."""
+
+    rules: tuple[Rule, ...] = field(default_factory=lambda: tuple(default_rules()))
+    cooldown: timedelta = timedelta(hours=1)
+    base_url: str | None = None  # where the service is reachable, for links in notifications
+    sinks: tuple[Mapping[str, Any], ...] = ()  # sink entries, built by seismo.alerts.sinks
+
+
+_RULE_FIELDS: Final = {f.name: f for f in fields(Rule)}
+
+
+def rule_from_config(entry: Any, where: str) -> Rule:
+    """One rule from a YAML mapping; errors name ``where`` and the field."""
+    if not isinstance(entry, Mapping):
+        raise InputError(f"{where}: a rule must be a mapping with at least name and series")
+    unknown = sorted(set(entry) - set(_RULE_FIELDS))
+    if unknown:
+        raise InputError(
+            f"{where}: unknown field(s) {unknown}; rule fields are {', '.join(_RULE_FIELDS)}"
+        )
+    for required in ("name", "series"):
+        if required not in entry:
+            raise InputError(f"{where}: {required} is required")
+    values: dict[str, Any] = {}
+    for key, value in entry.items():
+        values[key] = _convert(key, value, f"{where}.{key}")
+    try:
+        return Rule(**values)
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from None
+
+
+def _convert(key: str, value: Any, where: str) -> Any:
+    if key in ("name", "series", "kind", "direction", "description"):
+        if not isinstance(value, str):
+            raise InputError(f"{where}: expected text, got {value!r}")
+        return value
+    if key == "severity":
+        try:
+            return Severity(str(value).lower())
+        except ValueError:
+            options = ", ".join(s.value for s in Severity)
+            raise InputError(f"{where}: use one of {options}, not {value!r}") from None
+    if key == "models":
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InputError(f"{where}: a model name or a list of them")
+        return tuple(names)
+    if key in ("segments", "interval", "engine"):
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if key in ("history", "min_history", "season", "min_rows"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if key == "threshold" and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{where}: expected a number, got {value!r}")
+    return float(value)
+
+
+def rules_from_config(entries: Any, where: str) -> tuple[Rule, ...]:
+    if not isinstance(entries, list):
+        raise InputError(f"{where}: expected a list of rules")
+    rules = tuple(rule_from_config(entry, f"{where}[{i}]") for i, entry in enumerate(entries))
+    names = [rule.name for rule in rules]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"{where}: rule names must be unique; repeated: {repeated}")
+    return rules
+
+
+def with_models(rules: Sequence[Rule], models: Sequence[str]) -> list[Rule]:
+    return [replace(rule, models=tuple(models)) for rule in rules]

@@ -362,20 +362,28 @@ def monitor_run(
 ) -> None:
     """Process new predictions and labels once (for cron or Airflow), then exit."""
     with _user_errors(debug):
+        from seismo.alerts import Alerting, alerts_config
         from seismo.monitor import Monitor
         from seismo.service.config import monitor_config
         from seismo.store import open_store
 
         settings = _settings(config, store)
         monitor_settings, _ = monitor_config(settings.monitor)
+        alert_settings = alerts_config(settings.alerts, str(config or "config"))
         opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
         try:
-            report = Monitor(opened, monitor_settings).run(model)
+            monitor = Monitor(opened, monitor_settings)
+            report = monitor.run(model)
+            outcome = Alerting(monitor, alert_settings).run(models=model)
         finally:
             opened.close()
+        failed = sum(not delivery.ok for delivery in outcome.deliveries)
         out.print(
             f"monitor: {report.predictions_read} new predictions, "
-            f"{report.label_changes_read} label changes, {len(report.windows)} windows updated",
+            f"{report.label_changes_read} label changes, {len(report.windows)} windows updated; "
+            f"alerts: {len(outcome.opened)} opened, {len(outcome.resolved)} resolved, "
+            f"{len(outcome.notifications)} notifications"
+            + (f", {failed} deliveries failed" if failed else ""),
             markup=False,
         )
 

@@ -26,6 +26,7 @@ from seismo.monitor.windows import WindowState
 from seismo.store.base import WindowSummary
 
 Verdict = Literal["firing", "ok", "unknown"]
+_Z95 = 1.959963984540054  # the intervals' level: 95 %
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +196,7 @@ def _walk(
 ) -> tuple[Verdict, Finding | None]:
     """Decide every window in turn against the windows before it (problems left out of the
     baseline); return the last window's verdict."""
-    history: list[tuple[datetime, float]] = []
+    history: list[tuple[datetime, float, float]] = []  # start, value, sampling variance
     verdict: Verdict = "unknown"
     finding: Finding | None = None
     for start, point in series:
@@ -204,7 +205,8 @@ def _walk(
             continue
         verdict, finding = _judge(rule, point, start, history, length)
         if point.n >= rule.min_rows and verdict != "firing":
-            history.append((start, point.value))
+            sampling = ((point.high - point.low) / (2 * _Z95)) ** 2
+            history.append((start, point.value, sampling))
     return verdict, finding
 
 
@@ -212,7 +214,7 @@ def _judge(
     rule: Rule,
     point: Point,
     start: datetime,
-    history: list[tuple[datetime, float]],
+    history: list[tuple[datetime, float, float]],
     length: timedelta,
 ) -> tuple[Verdict, Finding | None]:
     if point.n < rule.min_rows or not math.isfinite(point.value):
@@ -225,8 +227,8 @@ def _judge(
         baseline = _baseline(rule, start, history, length)
         if baseline is None:
             return "unknown", None
-        center, spread = baseline
-        upper, lower = center + rule.sigmas * spread, center - rule.sigmas * spread
+        center, margin = baseline
+        upper, lower = center + margin, center - margin
         if rule.threshold is not None:  # a floor the value must cross as well
             upper, lower = max(upper, rule.threshold), min(lower, rule.threshold)
     low, high = (point.low, point.high) if rule.interval else (point.value, point.value)
@@ -246,24 +248,33 @@ def _judge(
 
 
 def _baseline(
-    rule: Rule, start: datetime, history: list[tuple[datetime, float]], length: timedelta
+    rule: Rule, start: datetime, history: list[tuple[datetime, float, float]], length: timedelta
 ) -> tuple[float, float] | None:
+    """Centre of the history and the margin around it that a value must leave.
+
+    Plainly: ``sigmas`` standard deviations of the history, at least ``tolerance`` times the
+    centre (or ``min_spread``). With ``interval`` decisions: ``sigmas`` times the
+    window-to-window variation beyond sampling noise, at least the tolerance itself; the
+    interval carries the sampling noise already, and counting it twice would let real drops
+    through."""
     if rule.kind == "seasonal":
         wanted = {start - length * rule.season * cycle for cycle in range(1, rule.history + 1)}
-        values = [value for at, value in history if at in wanted]
+        chosen = [(value, noise) for at, value, noise in history if at in wanted]
     else:
-        values = [value for _, value in history[-rule.history :]]
-    if len(values) < rule.min_history:
+        chosen = [(value, noise) for _, value, noise in history[-rule.history :]]
+    if len(chosen) < rule.min_history:
         return None
-    array = np.asarray(values, dtype=np.float64)
+    array = np.asarray([value for value, _ in chosen], dtype=np.float64)
     if rule.kind == "ewma":
         mean, variance = float(array[0]), 0.0
         for value in array[1:]:
             delta = float(value) - mean
             mean += rule.alpha * delta
             variance = (1 - rule.alpha) * (variance + rule.alpha * delta * delta)
-        spread = math.sqrt(variance)
     else:
-        mean, spread = float(array.mean()), float(array.std(ddof=1))
-    spread = max(spread, rule.tolerance * abs(mean), rule.min_spread)
-    return mean, spread
+        mean, variance = float(array.mean()), float(array.var(ddof=1))
+    floor = max(rule.tolerance * abs(mean), rule.min_spread)
+    if rule.interval:
+        excess = max(variance - float(np.mean([noise for _, noise in chosen])), 0.0)
+        return mean, max(rule.sigmas * math.sqrt(excess), floor)
+    return mean, rule.sigmas * max(math.sqrt(variance), floor)

@@ -18,10 +18,13 @@ the baseline (or ``min_spread``), so a perfectly flat history does not turn nois
 Sample size: a window with fewer than ``min_rows`` rows (labelled rows for performance) is
 not decided at all; the alert keeps its state. Performance decisions use the confidence
 interval, not the point estimate (``interval: true``): "F1 below the bound" means the whole
-interval lies below it. ``threshold`` on an adaptive rule is a floor the value must also
-cross (e.g. PSI of at least 0.1), so a small deviation from a very quiet baseline is not
-a problem. ``drift.psi`` rules also require the drift engine's own per-feature decision
-(``engine: true``) and group all drifted features of a window into one alert.
+interval lies below it. The bound is then the baseline minus ``sigmas`` times the
+window-to-window variation beyond sampling noise (the interval accounts for that noise), and
+at least ``tolerance`` times the baseline below it: the smallest drop worth a page.
+``threshold`` on an adaptive rule is a floor the value must also cross (e.g. PSI of at
+least 0.1), so a small deviation from a very quiet baseline is not a problem. ``drift.psi``
+rules also require the drift engine's own per-feature decision (``engine: true``) and group
+all drifted features of a window into one alert.
 """
 
 from __future__ import annotations

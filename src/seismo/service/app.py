@@ -25,6 +25,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from seismo.alerts import Alerting, alerts_config
+from seismo.alerts.prometheus import AlertCollector
 from seismo.ids import new_ids
 from seismo.monitor import Monitor, WindowState
 from seismo.monitor.prometheus import MonitorCollector
@@ -34,6 +36,7 @@ from seismo.monitor.results import (
     quality_series,
     window_report,
 )
+from seismo.service.alert_routes import alert_router
 from seismo.service.config import ServiceSettings, monitor_config
 from seismo.service.errors import Problem, RequestError, invalid
 from seismo.service.models import HostedModel
@@ -128,6 +131,7 @@ def create_app(
     settings = settings or ServiceSettings()
     metrics = metrics or ServiceMetrics()
     monitor_settings, monitor_every = monitor_config(settings.monitor)
+    alert_settings = alerts_config(settings.alerts)
     owned_store = store is None
     state: dict[str, Any] = {}
 
@@ -138,10 +142,12 @@ def create_app(
         state["models"] = Models(opened)
         state["writer"] = GroupCommitWriter(opened, max_delay=settings.group_commit_delay)
         state["monitor"] = Monitor(opened, monitor_settings)
-        collector = MonitorCollector(state["monitor"])
-        metrics.registry.register(collector)
+        state["alerting"] = Alerting(state["monitor"], alert_settings)
+        collectors = [MonitorCollector(state["monitor"]), AlertCollector(opened)]
+        for collector in collectors:
+            metrics.registry.register(collector)
         scheduler = (
-            asyncio.create_task(_schedule(state["monitor"], monitor_every))
+            asyncio.create_task(_schedule(state["monitor"], state["alerting"], monitor_every))
             if monitor_every
             else None
         )
@@ -150,7 +156,8 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.cancel()
-            metrics.registry.unregister(collector)
+            for collector in collectors:
+                metrics.registry.unregister(collector)
             state["writer"].close()
             if owned_store:
                 opened.close()
@@ -421,11 +428,18 @@ def create_app(
     @app.post("/v1/monitor/run")
     async def run_monitor() -> dict[str, Any]:
         report = await run_in_threadpool(monitor().run)
+        outcome = await run_in_threadpool(state["alerting"].run)
         return {
             "windows": len(report.windows),
             "predictions_read": report.predictions_read,
             "label_changes_read": report.label_changes_read,
+            "alerts_opened": len(outcome.opened),
+            "alerts_resolved": len(outcome.resolved),
+            "notifications": len(outcome.notifications),
+            "failed_deliveries": sum(not d.ok for d in outcome.deliveries),
         }
+
+    app.include_router(alert_router(lambda: state["alerting"]))
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:
@@ -434,12 +448,14 @@ def create_app(
     return app
 
 
-async def _schedule(monitor: Monitor, every: float) -> None:
-    """Run the monitor every ``every`` seconds inside the service; errors are logged, not fatal."""
+async def _schedule(monitor: Monitor, alerting: Alerting, every: float) -> None:
+    """Run the monitor, then the alert rules, every ``every`` seconds inside the service;
+    errors are logged, not fatal."""
     while True:
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(monitor.run)
+            await run_in_threadpool(alerting.run)
         except Exception:  # keep serving predictions whatever the monitor hits
             log.exception("monitor run failed")
 

@@ -25,6 +25,8 @@ class ServiceSettings:
     max_body_bytes: larger request bodies are refused with 413.
     max_batch_rows: larger batches are refused with 413.
     group_commit_delay: seconds the writer waits to gather concurrent writes into one commit.
+    monitor: the monitor's windows, segments and schedule (see :func:`monitor_config`).
+    alerts: rules, sinks, cooldown (see :func:`seismo.alerts.alerts_config`).
     """
 
     store: str = DEFAULT_STORE
@@ -36,6 +38,7 @@ class ServiceSettings:
     max_batch_rows: int = 10_000
     group_commit_delay: float = 0.002
     monitor: dict[str, Any] = field(default_factory=dict)
+    alerts: dict[str, Any] | None = None
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> ServiceSettings:

@@ -1,0 +1,103 @@
+"""Alerting: rules over the monitor's series, the alert lifecycle, and delivery to sinks.
+
+:class:`Alerting` is what the service and ``seismo monitor run`` call after each monitor run:
+it decides every rule on the latest closed windows and applies the decisions to the alerts
+in the store, delivering the notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from seismo.alerts.evaluate import Decision, Evaluator, Finding
+from seismo.alerts.lifecycle import AlertBook, Outcome, alert_id
+from seismo.alerts.model import Alert, AlertState, Notification, Severity
+from seismo.alerts.rules import Rule, default_rules, rules_from_config
+from seismo.alerts.sinks import Sink, sinks_from_config
+from seismo.errors import InputError
+from seismo.monitor.job import Monitor
+
+__all__ = [
+    "Alert",
+    "AlertBook",
+    "AlertConfig",
+    "AlertState",
+    "Alerting",
+    "Decision",
+    "Evaluator",
+    "Finding",
+    "Notification",
+    "Outcome",
+    "Rule",
+    "Severity",
+    "alert_id",
+    "alerts_config",
+    "default_rules",
+]
+
+ALERT_KEYS = ("rules", "default_rules", "cooldown", "base_url", "sinks")
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """The ``alerts:`` section of the service configuration."""
+
+    rules: tuple[Rule, ...] = field(default_factory=lambda: tuple(default_rules()))
+    cooldown: timedelta = timedelta(hours=1)
+    base_url: str | None = None
+    sinks: tuple[Sink, ...] = ()
+
+
+def alerts_config(data: Any, source: str = "config") -> AlertConfig:
+    """Parse ``alerts:``: rules (replacing the defaults, unless ``default_rules: true``),
+    cooldown ('1h'), base_url (for links in notifications), sinks."""
+    from seismo.monitor.windows import parse_duration
+
+    if data is None:
+        return AlertConfig()
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: alerts must be a mapping with keys {list(ALERT_KEYS)}")
+    unknown = sorted(set(data) - set(ALERT_KEYS))
+    if unknown:
+        raise InputError(
+            f"{source}: alerts: unknown key(s) {unknown}; valid keys are {list(ALERT_KEYS)}"
+        )
+    rules: tuple[Rule, ...] = tuple(default_rules())
+    if "rules" in data:
+        configured = rules_from_config(data["rules"], f"{source}: alerts.rules")
+        keep = data.get("default_rules", False)
+        if not isinstance(keep, bool):
+            raise InputError(f"{source}: alerts.default_rules must be true or false")
+        names = {rule.name for rule in configured}
+        defaults = tuple(rule for rule in default_rules() if rule.name not in names)
+        rules = (defaults if keep else ()) + configured
+    cooldown = parse_duration(data["cooldown"]) if "cooldown" in data else timedelta(hours=1)
+    base_url = data.get("base_url")
+    if base_url is not None and not isinstance(base_url, str):
+        raise InputError(f"{source}: alerts.base_url must be a URL, got {base_url!r}")
+    entries = data.get("sinks", [])
+    if not isinstance(entries, list):
+        raise InputError(f"{source}: alerts.sinks must be a list of sinks")
+    sinks = tuple(sinks_from_config(entries, source))
+    return AlertConfig(rules, cooldown, base_url, sinks)
+
+
+class Alerting:
+    """Rules decided on the monitor's windows, applied to the alerts in the store."""
+
+    def __init__(self, monitor: Monitor, config: AlertConfig | None = None) -> None:
+        self.config = config or AlertConfig()
+        self.evaluator = Evaluator(monitor, self.config.rules)
+        self.book = AlertBook(
+            monitor.store,
+            self.config.sinks,
+            cooldown=self.config.cooldown,
+            base_url=self.config.base_url,
+        )
+
+    def run(self, now: datetime | None = None, models: Iterable[str] | None = None) -> Outcome:
+        moment = now or datetime.now(UTC)
+        return self.book.apply(self.evaluator.evaluate(moment, models), moment)

@@ -6,6 +6,7 @@ Exit status: 0 success, 1 drift found with --fail-on-drift, 2 bad input (one-lin
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from rich.text import Text
 import seismo
 from seismo.drift.config import DriftConfig
 from seismo.drift.result import DriftReport
-from seismo.errors import SeismoError
+from seismo.errors import InputError, SeismoError
 
 app = typer.Typer(
     add_completion=False,
@@ -362,30 +363,145 @@ def monitor_run(
 ) -> None:
     """Process new predictions and labels once (for cron or Airflow), then exit."""
     with _user_errors(debug):
-        from seismo.alerts import Alerting, alerts_config
-        from seismo.monitor import Monitor
-        from seismo.service.config import monitor_config
+        from seismo.service.jobs import describe_counts, run_monitor_once
+
+        counts = run_monitor_once(_settings(config, store), str(config or "config"), model)
+        out.print(describe_counts(counts), markup=False)
+
+
+alerts_app = typer.Typer(
+    help="Alerts, and alerting for Prometheus and Grafana.", no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
+
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write here instead of standard output.")
+]
+
+
+def _limits(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values or []:
+        name, sep, limit = value.partition("=")
+        if not sep or not name or not limit:
+            raise InputError(f"{what} {value!r}: write NAME=VALUE, e.g. f1=0.7")
+        out[name] = limit
+    return out
+
+
+def _rule_settings(
+    config: Path | None, performance: list[str] | None, selector: str | None, window: str | None
+) -> Any:
+    from seismo.alerts.prometheus_rules import PrometheusRuleSettings
+    from seismo.monitor.windows import parse_duration
+
+    length = window
+    if length is None and config is not None:
+        length = _settings(config, None).monitor.get("window")
+    limits: dict[str, float] = {}
+    for name, limit in _limits(performance, "--performance").items():
+        try:
+            limits[name] = float(limit)
+        except ValueError:
+            raise InputError(f"--performance {name}={limit}: the limit must be a number") from None
+    return PrometheusRuleSettings(
+        performance_limits=limits,
+        selector=selector or "",
+        window=parse_duration(length) if length else PrometheusRuleSettings().window,
+    )
+
+
+def _write(text: str, out_path: Path | None) -> None:
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    out_path.write_text(text, encoding="utf-8")
+    out.print(f"wrote {out_path}", markup=False)
+
+
+PerformanceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--performance",
+        help="A floor (or ceiling) per metric, decided on its interval: f1=0.7 (repeatable).",
+    ),
+]
+SelectorOption = Annotated[
+    str | None, typer.Option(help="PromQL matchers added to every series, e.g. 'job=\"seismo\"'.")
+]
+WindowOption = Annotated[
+    str | None, typer.Option(help="The monitor's window ('1h', '1d'; default: from --config).")
+]
+
+
+@alerts_app.command("prometheus-rules")
+def alerts_prometheus_rules(
+    config: ConfigOption = None,
+    performance: PerformanceOption = None,
+    selector: SelectorOption = None,
+    window: WindowOption = None,
+    out_path: OutOption = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """A Prometheus alerting-rules file for seismo's metrics (check it with promtool)."""
+    with _user_errors(debug):
+        from seismo.alerts.prometheus_rules import prometheus_rules
+
+        _write(prometheus_rules(_rule_settings(config, performance, selector, window)), out_path)
+
+
+@alerts_app.command("grafana-dashboard")
+def alerts_grafana_dashboard(
+    config: ConfigOption = None,
+    performance: PerformanceOption = None,
+    selector: SelectorOption = None,
+    window: WindowOption = None,
+    title: Annotated[str, typer.Option(help="Dashboard title.")] = (
+        "seismo: drift and model performance"
+    ),
+    out_path: OutOption = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """A Grafana dashboard (JSON, to import) of seismo's metrics from Prometheus."""
+    with _user_errors(debug):
+        from seismo.grafana import grafana_dashboard
+
+        settings = _rule_settings(config, performance, selector, window)
+        text = json.dumps(grafana_dashboard(settings, title=title), indent=2) + "\n"
+        _write(text, out_path)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    state: Annotated[
+        str | None, typer.Option(help="Only alerts in this state: firing or resolved.")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """The alerts in the store, most recently updated first."""
+    with _user_errors(debug):
         from seismo.store import open_store
 
-        settings = _settings(config, store)
-        monitor_settings, _ = monitor_config(settings.monitor)
-        alert_settings = alerts_config(settings.alerts, str(config or "config"))
-        opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+        if state not in (None, "firing", "resolved"):
+            raise InputError(f"--state {state!r}: use firing or resolved")
+        opened = open_store(_settings(config, store).store)
         try:
-            monitor = Monitor(opened, monitor_settings)
-            report = monitor.run(model)
-            outcome = Alerting(monitor, alert_settings).run(models=model)
+            alerts = opened.list_alerts(state=state)
         finally:
             opened.close()
-        failed = sum(not delivery.ok for delivery in outcome.deliveries)
-        out.print(
-            f"monitor: {report.predictions_read} new predictions, "
-            f"{report.label_changes_read} label changes, {len(report.windows)} windows updated; "
-            f"alerts: {len(outcome.opened)} opened, {len(outcome.resolved)} resolved, "
-            f"{len(outcome.notifications)} notifications"
-            + (f", {failed} deliveries failed" if failed else ""),
-            markup=False,
-        )
+        if not alerts:
+            out.print("no alerts", markup=False)
+        for alert in alerts:
+            acknowledged = (
+                f" (acknowledged by {alert.acknowledged_by})" if alert.acknowledged_by else ""
+            )
+            out.print(
+                f"{alert.state:8} {alert.severity:8} {alert.id}  {alert.alert.get('summary')}"
+                f"{acknowledged}",
+                markup=False,
+            )
 
 
 @db_app.command("upgrade")

@@ -199,14 +199,21 @@ def _walk(
     history: list[tuple[datetime, float, float]] = []  # start, value, sampling variance
     verdict: Verdict = "unknown"
     finding: Finding | None = None
+    streak = 0  # consecutive decided windows that crossed the bound
     for start, point in series:
         if point is None:
             verdict, finding = "unknown", None
             continue
         verdict, finding = _judge(rule, point, start, history, length)
+        if verdict == "firing":
+            streak += 1
+        elif verdict == "ok":
+            streak = 0
         if point.n >= rule.min_rows and verdict != "firing":
             sampling = ((point.high - point.low) / (2 * _Z95)) ** 2
             history.append((start, point.value, sampling))
+    if verdict == "firing" and streak < rule.for_windows:
+        return "ok", None  # crossed, but not yet in enough windows in a row
     return verdict, finding
 
 
@@ -220,6 +227,7 @@ def _judge(
     if point.n < rule.min_rows or not math.isfinite(point.value):
         return "unknown", None
     center: float | None = None
+    low, high = (point.low, point.high) if rule.interval else (point.value, point.value)
     if rule.kind == "static":
         assert rule.threshold is not None
         upper = lower = rule.threshold
@@ -227,11 +235,19 @@ def _judge(
         baseline = _baseline(rule, start, history, length)
         if baseline is None:
             return "unknown", None
-        center, margin = baseline
+        center, deviation = baseline
+        floor = max(rule.tolerance * abs(center), rule.min_spread)
+        if rule.interval and rule.series.startswith("performance."):
+            # One test on the value: the window's own sampling error (from its interval)
+            # and the baseline's variation beyond sampling error, combined.
+            sampling = (point.high - point.low) / (2 * _Z95)
+            margin = max(rule.sigmas * math.hypot(deviation, sampling), floor)
+            low = high = point.value
+        else:
+            margin = rule.sigmas * max(deviation, floor)
         upper, lower = center + margin, center - margin
         if rule.threshold is not None:  # a floor the value must cross as well
             upper, lower = max(upper, rule.threshold), min(lower, rule.threshold)
-    low, high = (point.low, point.high) if rule.interval else (point.value, point.value)
     side = rule.side
     crossed: tuple[str, float] | None = None
     if side in ("above", "both") and low > upper:
@@ -250,13 +266,10 @@ def _judge(
 def _baseline(
     rule: Rule, start: datetime, history: list[tuple[datetime, float, float]], length: timedelta
 ) -> tuple[float, float] | None:
-    """Centre of the history and the margin around it that a value must leave.
-
-    Plainly: ``sigmas`` standard deviations of the history, at least ``tolerance`` times the
-    centre (or ``min_spread``). With ``interval`` decisions: ``sigmas`` times the
-    window-to-window variation beyond sampling noise, at least the tolerance itself; the
-    interval carries the sampling noise already, and counting it twice would let real drops
-    through."""
+    """Centre and standard deviation of the history (sigma, seasonal: mean and sample
+    deviation; ewma: exponentially weighted). For performance decided with intervals the
+    deviation is the window-to-window variation beyond sampling error: the current window's
+    sampling error is added back by :func:`_judge`, from its own interval."""
     if rule.kind == "seasonal":
         wanted = {start - length * rule.season * cycle for cycle in range(1, rule.history + 1)}
         chosen = [(value, noise) for at, value, noise in history if at in wanted]
@@ -273,8 +286,6 @@ def _baseline(
             variance = (1 - rule.alpha) * (variance + rule.alpha * delta * delta)
     else:
         mean, variance = float(array.mean()), float(array.var(ddof=1))
-    floor = max(rule.tolerance * abs(mean), rule.min_spread)
-    if rule.interval:
-        excess = max(variance - float(np.mean([noise for _, noise in chosen])), 0.0)
-        return mean, max(rule.sigmas * math.sqrt(excess), floor)
-    return mean, rule.sigmas * max(math.sqrt(variance), floor)
+    if rule.interval and rule.series.startswith("performance."):
+        variance = max(variance - float(np.mean([noise for _, noise in chosen])), 0.0)
+    return mean, math.sqrt(variance)

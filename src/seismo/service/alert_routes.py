@@ -42,7 +42,7 @@ def alert_json(alert: StoredAlert) -> dict[str, Any]:
 
 
 def event_json(event: AlertEvent) -> dict[str, Any]:
-    return {"seq": event.seq, "kind": event.kind, "at": event.at.isoformat(), **event.details}
+    return {**event.details, "seq": event.seq, "kind": event.kind, "at": event.at.isoformat()}
 
 
 def silence_json(silence: Silence) -> dict[str, Any]:

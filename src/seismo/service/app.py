@@ -39,6 +39,7 @@ from seismo.monitor.results import (
 from seismo.service.alert_routes import alert_router
 from seismo.service.config import ServiceSettings, monitor_config
 from seismo.service.errors import Problem, RequestError, invalid
+from seismo.service.jobs import run_counts
 from seismo.service.models import HostedModel
 from seismo.service.payloads import (
     feature_rows,
@@ -429,15 +430,7 @@ def create_app(
     async def run_monitor() -> dict[str, Any]:
         report = await run_in_threadpool(monitor().run)
         outcome = await run_in_threadpool(state["alerting"].run)
-        return {
-            "windows": len(report.windows),
-            "predictions_read": report.predictions_read,
-            "label_changes_read": report.label_changes_read,
-            "alerts_opened": len(outcome.opened),
-            "alerts_resolved": len(outcome.resolved),
-            "notifications": len(outcome.notifications),
-            "failed_deliveries": sum(not d.ok for d in outcome.deliveries),
-        }
+        return run_counts(report, outcome)
 
     app.include_router(alert_router(lambda: state["alerting"]))
 

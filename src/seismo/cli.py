@@ -256,17 +256,22 @@ def serve(
     with _user_errors(debug):
         import uvicorn
 
+        from seismo.alerts import alerts_config
         from seismo.service.app import create_app
+        from seismo.service.config import monitor_config
         from seismo.store import open_store
 
         settings = _settings(config, store)
-        # Open (and check) the store first, so an unreachable or outdated database is a one-line
-        # error here rather than a failed server start.
+        source = str(config or "config")
+        # Check the configuration, then open (and check) the store, so a bad section or an
+        # unreachable or outdated database is a one-line error here, not a failed start.
+        alerts_config(settings.alerts, source)
+        monitor_config(settings.monitor)
         opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
         err.print(f"seismo serve: store {settings.store}", markup=False, highlight=False)
         try:
             uvicorn.run(
-                create_app(settings, store=opened),
+                create_app(settings, store=opened, source=source),
                 host=host or settings.host,
                 port=port or settings.port,
                 log_level="warning",

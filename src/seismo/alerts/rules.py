@@ -34,6 +34,7 @@ all drifted features of a window into one alert.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
@@ -104,6 +105,16 @@ def _check(rule: Rule) -> list[str]:
         problems.append(f"direction must be one of {', '.join(DIRECTIONS)}, not {rule.direction!r}")
     if rule.kind == "static" and rule.threshold is None:
         problems.append("a static rule needs a threshold")
+    numbers = {
+        "threshold": rule.threshold,
+        "sigmas": rule.sigmas,
+        "alpha": rule.alpha,
+        "tolerance": rule.tolerance,
+        "min_spread": rule.min_spread,
+    }
+    for name, number in numbers.items():
+        if number is not None and not math.isfinite(number):
+            problems.append(f"{name} must be a finite number, not {number}")
     if rule.sigmas <= 0:
         problems.append(f"sigmas must be positive, not {rule.sigmas}")
     if rule.history < 2 or rule.min_history < 2 or rule.min_history > rule.history:
@@ -253,8 +264,8 @@ def _convert(key: str, value: Any, where: str) -> Any:
         return value
     if key == "threshold" and value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{where}: expected a finite number, got {value!r}")
     return float(value)
 
 

@@ -32,7 +32,10 @@ def parse_duration(text: str) -> timedelta:
     text = str(text).strip().lower()
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
         raise InputError(f"window {text!r}: use a whole number and a unit m, h, d or w ('1h')")
-    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    except OverflowError:
+        raise InputError(f"duration {text!r} is too long (at most 999999999 days)") from None
 
 
 def window_start(timestamp: datetime, window: timedelta) -> datetime:

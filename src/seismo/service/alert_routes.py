@@ -172,6 +172,8 @@ def _end(document: dict[str, Any], now: datetime) -> datetime:
             return now + parse_duration(str(document["duration"]))
         except InputError as error:
             raise invalid([Problem("duration", str(error))], "body") from None
+        except OverflowError:
+            raise invalid([Problem("duration", "ends after the year 9999")], "body") from None
     ends_at, problem = parse_timestamp(document.get("ends_at"), "ends_at")
     if problem is not None:
         raise invalid([problem], "body")

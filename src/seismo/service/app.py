@@ -126,13 +126,15 @@ def create_app(
     *,
     store: Store | None = None,
     metrics: ServiceMetrics | None = None,
+    source: str = "config",
 ) -> FastAPI:
     """Build the service. Pass ``store`` to share one (tests); otherwise it is opened from
-    ``settings.store`` (the embedded SQLite default is migrated on open)."""
+    ``settings.store`` (the embedded SQLite default is migrated on open). ``source`` names the
+    settings' file in configuration errors."""
     settings = settings or ServiceSettings()
     metrics = metrics or ServiceMetrics()
     monitor_settings, monitor_every = monitor_config(settings.monitor)
-    alert_settings = alerts_config(settings.alerts)
+    alert_settings = alerts_config(settings.alerts, source)
     owned_store = store is None
     state: dict[str, Any] = {}
 

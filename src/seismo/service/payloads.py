@@ -149,7 +149,10 @@ def parse_timestamp(value: Any, where: str) -> tuple[datetime | None, Problem | 
         return None, Problem(where, f"not an ISO 8601 timestamp: {value!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC), None
+    try:
+        return parsed.astimezone(UTC), None
+    except OverflowError:
+        return None, Problem(where, f"{value!r} lies outside the years 1 to 9999 in UTC")
 
 
 def feature_rows(

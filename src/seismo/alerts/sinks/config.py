@@ -76,12 +76,18 @@ class _Entry:
     """One ``sinks:`` entry, read field by field; every error names the file, entry and field."""
 
     def __init__(
-        self, raw: Any, source: str, index: int, environ: Mapping[str, str], kinds: list[str]
+        self,
+        raw: Any,
+        source: str,
+        index: int,
+        environ: Mapping[str, str],
+        kinds: list[str],
+        path: str = "sinks",
     ) -> None:
         self.source = source
         self.index = index
         self.environ = environ
-        self.where = f"{source}: sinks[{index}]"
+        self.where = f"{source}: {path}[{index}]"
         if not isinstance(raw, Mapping):
             raise InputError(
                 f"{self.where}: expected a mapping with a type (one of {kinds}), "
@@ -97,7 +103,7 @@ class _Entry:
         name = self.text("name", default=kind)
         assert name is not None
         self.name = name
-        self.where = f"{source}: sinks[{index}] ({name!r}, type {kind})"
+        self.where = f"{source}: {path}[{index}] ({name!r}, type {kind})"
 
     def fail(self, field: str, problem: str) -> InputError:
         return InputError(f"{self.where}: {field} {problem}")
@@ -354,29 +360,31 @@ def sinks_from_config(
     source: str,
     *,
     environ: Mapping[str, str] | None = None,
+    path: str = "sinks",
 ) -> list[Sink]:
     """Build the sinks of a ``sinks:`` list (see the module docstring for the fields).
 
-    ``source`` names where the entries come from (the YAML file) in error messages;
+    ``source`` names where the entries come from (the YAML file) and ``path`` the list's
+    place in it (``alerts.sinks`` in the service config) in error messages;
     ``environ`` (default ``os.environ``) resolves ``${NAME}`` references. Raises
     :class:`~seismo.errors.InputError` for an entry that cannot be used.
     """
     kinds = list(SINK_BUILDERS)
     if not isinstance(entries, list):
         raise InputError(
-            f"{source}: sinks must be a list with one mapping per sink (each with a type: "
+            f"{source}: {path} must be a list with one mapping per sink (each with a type: "
             f"one of {kinds}), got {type(entries).__name__}"
         )
     environ = os.environ if environ is None else environ
     sinks: list[Sink] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(entries):
-        entry = _Entry(raw, source, index, environ, kinds)
+        entry = _Entry(raw, source, index, environ, kinds, path)
         sink = SINK_BUILDERS[entry.kind](entry)
         entry.check_unknown_fields()
         if sink.name in seen:
             raise InputError(
-                f"{entry.where}: the name {sink.name!r} is also used by sinks[{seen[sink.name]}]; "
+                f"{entry.where}: the name {sink.name!r} is also used by {path}[{seen[sink.name]}]; "
                 "give each sink its own name"
             )
         seen[sink.name] = index

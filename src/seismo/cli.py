@@ -509,6 +509,55 @@ def alerts_list(
             )
 
 
+@db_app.command("prune")
+def db_prune(
+    before: Annotated[
+        str, typer.Option(help="Delete predictions made before this date (ISO 8601, UTC).")
+    ],
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Only these models (repeatable).")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Retention: delete old predictions and their labels; window summaries stay.
+
+    The date is moved back to the start of its monitor window, so whole windows go.
+    """
+    with _user_errors(debug):
+        from datetime import UTC, datetime
+
+        from seismo.monitor.windows import window_start
+        from seismo.service.config import monitor_config
+        from seismo.store import open_store
+
+        settings = _settings(config, store)
+        monitor_settings, _ = monitor_config(settings.monitor)
+        try:
+            moment = datetime.fromisoformat(before.replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(
+                f"--before {before!r}: not an ISO 8601 date, e.g. 2026-01-01"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        cutoff = window_start(moment.astimezone(UTC), monitor_settings.window)
+        opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+        try:
+            names = model or sorted({v.model for v in opened.list_model_versions()})
+            for name in names:
+                if opened.get_model_version(name) is None:
+                    raise InputError(f"--model {name!r}: no such model in {settings.store}")
+                deleted = opened.delete_predictions(name, cutoff)
+                out.print(
+                    f"{name}: deleted {deleted} predictions made before {cutoff.isoformat()}",
+                    markup=False,
+                )
+        finally:
+            opened.close()
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     config: ConfigOption = None,

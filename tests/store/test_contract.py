@@ -828,3 +828,46 @@ def test_a_window_is_read_as_columns_with_labels_and_delays(store: Store, bulk: 
     second = next(row for row in rows if row[0] is None)
     assert second[1:5] == (None, 1, None, None) and math.isnan(second[5])
     assert sum(row[:2] == (0.5, "y") for row in rows) == bulk
+
+
+# -- retention ------------------------------------------------------------------------------
+
+
+def test_deleting_old_predictions_takes_their_labels_and_batches_with_them(store: Store) -> None:
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    old_bulk = [
+        prediction(f"old-{i}", at=day + timedelta(minutes=i)) for i in range(COLUMNAR_MIN_ROWS)
+    ]
+    store.add_predictions(old_bulk)  # one columnar batch, entirely old
+    mixed = [prediction("old-own", at=day), prediction("new-own", at=day + timedelta(days=2))]
+    store.add_predictions(mixed)
+    straddling = [
+        prediction(f"s-{i}", at=day + timedelta(days=i % 3)) for i in range(COLUMNAR_MIN_ROWS)
+    ]
+    store.add_predictions(straddling)  # one batch, partly old
+    store.add_predictions([prediction("other-model", model="fraud", at=day)])
+    store.add_labels([Label("old-own", 1, day), Label("new-own", 0, day), Label("s-2", 1, day)])
+    assert isinstance(store, SQLStore)
+
+    cutoff = day + timedelta(days=1)
+    expected = COLUMNAR_MIN_ROWS + 1 + sum(1 for p in straddling if p.timestamp < cutoff)
+    assert store.delete_predictions("churn", cutoff) == expected
+    assert store.get_prediction("old-own") is None and store.get_prediction("old-3") is None
+    kept = store.get_prediction("new-own")
+    assert kept is not None and kept.label == 0
+    kept_in_batch = store.get_prediction("s-2")  # its batch still serves the surviving rows
+    assert kept_in_batch is not None and kept_in_batch.label == 1
+    assert store.get_prediction("other-model") is not None
+    remaining = [p.prediction.id for p in all_predictions(store, "churn")]
+    assert sorted(remaining) == sorted(
+        ["new-own", *(p.id for p in straddling if p.timestamp >= cutoff)]
+    )
+    with store.transaction() as connection:
+        batches = connection.execute(sa.text("SELECT count(*) FROM prediction_batches")).scalar()
+        changes = connection.execute(sa.text("SELECT count(*) FROM label_changes")).scalar()
+    assert batches == 1  # the fully old batch went; the straddling one stays
+    assert changes == 2  # the label change of the deleted prediction went with it
+    assert store.get_watermark("retention", "churn") == int(cutoff.timestamp())
+    # The horizon only moves forward.
+    assert store.delete_predictions("churn", day) == 0
+    assert store.get_watermark("retention", "churn") == int(cutoff.timestamp())

@@ -27,7 +27,7 @@ from seismo.performance import ClassificationSummary, RegressionSummary
 from seismo.profile.build import profile_current
 from seismo.profile.dataset import Reference
 from seismo.schema.types import Role
-from seismo.store.base import ModelVersion, Store, WindowData, WindowSummary
+from seismo.store.base import RETENTION_JOB, ModelVersion, Store, WindowData, WindowSummary
 from seismo.store.columnar import Column, take, to_list
 
 log = logging.getLogger("seismo.monitor")
@@ -53,6 +53,7 @@ class RunReport:
     windows: list[tuple[str, int, datetime]] = field(default_factory=list)
     predictions_read: int = 0
     label_changes_read: int = 0
+    skipped_windows: int = 0  # before the retention horizon: left as they were
 
 
 class Monitor:
@@ -97,6 +98,22 @@ class Monitor:
             touched.add((change.version, window_start(change.timestamp, window)))
             new_labels_mark = change.seq
             report.label_changes_read += 1
+        horizon = self.store.get_watermark(RETENTION_JOB, model)
+        if horizon:
+            # Windows before the retention horizon lost their rows: rebuilding one from late
+            # arrivals would replace its summary with a smaller one. They keep what they have.
+            cut = datetime.fromtimestamp(horizon, UTC)
+            stale = {key for key in touched if key[1] < cut}
+            if stale:
+                log.warning(
+                    "%s: %d window(s) before the retention horizon %s got late predictions or "
+                    "labels; their summaries were kept as they were",
+                    model,
+                    len(stale),
+                    cut.isoformat(),
+                )
+                touched -= stale
+                report.skipped_windows += len(stale)
         summaries: list[WindowSummary] = []
         for version, start in sorted(touched):
             summaries.extend(self.summaries(model, version, start))

@@ -19,6 +19,7 @@ from seismo.errors import SeismoError
 from seismo.store.columnar import WindowColumns
 
 JSON = Any  # a value json.dumps accepts
+RETENTION_JOB = "retention"  # watermark job: the model's retention horizon, in Unix seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +261,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def count_predictions(self, model: str, version: int | None = None) -> int: ...
+
+    @abc.abstractmethod
+    def delete_predictions(self, model: str, before: datetime) -> int:
+        """Retention: delete a model's predictions with ``timestamp < before`` (their labels and
+        label changes with them) in one transaction, and return how many there were.
+
+        Window summaries stay: they are the monitoring history. ``before`` becomes the model's
+        retention horizon (:data:`RETENTION_JOB` watermark, in Unix seconds; it only moves
+        forward), which the monitor reads to leave windows before it alone: their rows are
+        gone, so rebuilding one from what arrives later would shrink its summary.
+        """
 
     @abc.abstractmethod
     def prediction_windows(

@@ -52,6 +52,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 
 from seismo.store import columnar
 from seismo.store.base import (
+    RETENTION_JOB,
     AlertEvent,
     DuplicatePrediction,
     Label,
@@ -1065,6 +1066,52 @@ class SQLStore(Store):
             query = query.where(predictions.c.version == version)
         with self.transaction() as connection:
             return int(connection.execute(query).scalar_one())
+
+    def delete_predictions(self, model: str, before: datetime) -> int:
+        cutoff = _utc(before, "before")
+        horizon = int(cutoff.timestamp())
+        c = predictions.c
+        batches = prediction_batches
+        with self.transaction(write=True) as connection:
+            self._serialise_writers(connection, "predictions")
+            doomed = sa.select(c.seq).where(c.model == model, c.timestamp < cutoff)
+            # Explicitly, rather than trusting ON DELETE CASCADE to be enforced.
+            connection.execute(
+                label_changes.delete().where(label_changes.c.prediction_seq.in_(doomed))
+            )
+            touched = sa.select(c.batch_seq).where(
+                c.model == model, c.timestamp < cutoff, c.batch_seq.is_not(None)
+            )
+            touched_batches = [seq for (seq,) in connection.execute(touched.distinct())]
+            deleted = connection.execute(
+                predictions.delete().where(c.model == model, c.timestamp < cutoff)
+            ).rowcount
+            for first in range(0, len(touched_batches), _LOOKUP_CHUNK):
+                chunk = touched_batches[first : first + _LOOKUP_CHUNK]
+                still_used = sa.select(c.batch_seq).where(c.batch_seq.in_(chunk))
+                connection.execute(
+                    batches.delete().where(
+                        batches.c.seq.in_(chunk), batches.c.seq.not_in(still_used)
+                    )
+                )
+            current = connection.execute(
+                sa.select(watermarks_table.c.seq).where(
+                    watermarks_table.c.job == RETENTION_JOB, watermarks_table.c.model == model
+                )
+            ).scalar_one_or_none()
+            if current is None or horizon > int(current):
+                connection.execute(
+                    self._upsert(watermarks_table, ("job", "model")),
+                    [
+                        {
+                            "job": RETENTION_JOB,
+                            "model": model,
+                            "seq": horizon,
+                            "updated_at": datetime.now(UTC),
+                        }
+                    ],
+                )
+        return int(deleted)
 
     # -- labels ------------------------------------------------------------------------------
     def add_labels(self, labels: Sequence[Label]) -> LabelOutcome:

@@ -39,11 +39,14 @@ LABELS_JOB = "monitor.labels"
 @dataclass(frozen=True, slots=True)
 class MonitorSettings:
     """window: length of a window; segments: feature columns whose values get their own
-    summaries; rolling: windows merged into a rolling window."""
+    summaries; rolling: windows merged into a rolling window; compact: move rows of closed
+    windows written a few at a time into columnar batches (see
+    :meth:`~seismo.store.base.Store.compact_predictions`)."""
 
     window: timedelta = timedelta(days=1)
     segments: tuple[str, ...] = ()
     rolling: int = 7
+    compact: bool = True
 
 
 @dataclass
@@ -54,6 +57,7 @@ class RunReport:
     predictions_read: int = 0
     label_changes_read: int = 0
     skipped_windows: int = 0  # before the retention horizon: left as they were
+    compacted: int = 0  # rows moved from JSON text into columnar batches
 
 
 class Monitor:
@@ -85,6 +89,11 @@ class Monitor:
 
     def _run_model(self, model: str, report: RunReport) -> None:
         window = self.settings.window
+        if self.settings.compact:
+            # Rows of closed windows written a few at a time move into columnar batches
+            # first, so rebuilding their windows (now or on a late label) reads batches.
+            closed = window_start(datetime.now(UTC), window)
+            report.compacted += self.store.compact_predictions(model, closed)
         touched: set[tuple[int, datetime]] = set()
         predictions_mark = self.store.get_watermark(PREDICTIONS_JOB, model)
         windows, new_predictions_mark, new_rows = self.store.prediction_windows(

@@ -20,6 +20,7 @@ from seismo.store.columnar import WindowColumns
 
 JSON = Any  # a value json.dumps accepts
 RETENTION_JOB = "retention"  # watermark job: the model's retention horizon, in Unix seconds
+COMPACTION_JOB = "compaction"  # watermark job: every JSON row at or below this seq was moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +262,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def count_predictions(self, model: str, version: int | None = None) -> int: ...
+
+    @abc.abstractmethod
+    def compact_predictions(self, model: str, before: datetime) -> int:
+        """Move a model's predictions with ``timestamp < before`` that were written a few at a
+        time (JSON text per row) into columnar batches, per version, so that reading their
+        windows again is as fast as reading rows written in bulk; return how many moved.
+
+        Values read back as a batch's would (see :mod:`seismo.store.columnar`); labels,
+        sequence numbers and ids do not change. A :data:`COMPACTION_JOB` watermark keeps the
+        cost of a call to the rows that arrived since the last one.
+        """
 
     @abc.abstractmethod
     def delete_predictions(self, model: str, before: datetime) -> int:

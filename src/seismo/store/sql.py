@@ -52,6 +52,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 
 from seismo.store import columnar
 from seismo.store.base import (
+    COMPACTION_JOB,
     RETENTION_JOB,
     AlertEvent,
     DuplicatePrediction,
@@ -1067,6 +1068,89 @@ class SQLStore(Store):
         with self.transaction() as connection:
             return int(connection.execute(query).scalar_one())
 
+    def compact_predictions(self, model: str, before: datetime) -> int:
+        cutoff = _utc(before, "before")
+        c = predictions.c
+        mark = self.get_watermark(COMPACTION_JOB, model)
+        # Only rows after the mark: every row with its own JSON at or below it was moved
+        # already, so a run costs what arrived since, not the history.
+        recent = sa.and_(c.model == model, c.seq > mark, c.batch_seq.is_(None))
+        own = sa.and_(recent, c.timestamp < cutoff)
+        with self.transaction() as connection:
+            versions = [
+                int(version)
+                for (version,) in connection.execute(sa.select(c.version).where(own).distinct())
+            ]
+        moved = 0
+        for version in sorted(versions):
+            after = mark
+            while True:
+                query = (
+                    sa.select(c.seq, c.features, c.output, c.score)
+                    .where(own, c.version == version, c.seq > after)
+                    .order_by(c.seq)
+                    .limit(_COMPACT_ROWS)
+                )
+                # Read and rewrite in one write transaction: two compactions at once queue
+                # here, and the second finds the rows already moved.
+                with self.transaction(write=True) as connection:
+                    self._serialise_writers(connection, "predictions")
+                    rows = connection.execute(query).all()
+                    if not rows:
+                        break
+                    first_seq, after = rows[0].seq, rows[-1].seq
+                    blob = columnar.encode_rows(
+                        columnar.decode_json_texts([row.features for row in rows]),
+                        columnar.decode_json_texts([row.output for row in rows]),
+                        columnar.decode_json_texts([row.score for row in rows]),
+                    )
+                    batch_seq = connection.execute(
+                        prediction_batches.insert().values(rows=len(rows), payload=blob)
+                    ).inserted_primary_key[0]  # type: ignore[index]
+                    # One UPDATE ... FROM for the chunk: each row's place in the batch is its
+                    # rank by seq among exactly the rows just read (the lock is still held).
+                    ranked = (
+                        sa.select(
+                            c.seq.label("seq"),
+                            (sa.func.row_number().over(order_by=c.seq) - 1).label("position"),
+                        )
+                        .where(own, c.version == version, c.seq >= first_seq, c.seq <= after)
+                        .subquery()
+                    )
+                    connection.execute(
+                        predictions.update()
+                        .where(c.seq == ranked.c.seq)
+                        .values(
+                            batch_seq=batch_seq,
+                            batch_row=ranked.c.position,
+                            features=None,
+                            output=None,
+                            score=None,
+                        )
+                    )
+                moved += len(rows)
+        # The new mark: just below the first row still holding its own JSON (in a window that
+        # is still open), or the last row seen.
+        with self.transaction(write=True) as connection:
+            waiting = connection.execute(sa.select(sa.func.min(c.seq)).where(recent)).scalar()
+            last = connection.execute(
+                sa.select(sa.func.max(c.seq)).where(c.model == model, c.seq > mark)
+            ).scalar()
+            new_mark = int(waiting) - 1 if waiting is not None else int(last or mark)
+            if new_mark > mark:
+                connection.execute(
+                    self._upsert(watermarks_table, ("job", "model")),
+                    [
+                        {
+                            "job": COMPACTION_JOB,
+                            "model": model,
+                            "seq": new_mark,
+                            "updated_at": datetime.now(UTC),
+                        }
+                    ],
+                )
+        return moved
+
     def delete_predictions(self, model: str, before: datetime) -> int:
         cutoff = _utc(before, "before")
         horizon = int(cutoff.timestamp())
@@ -1427,6 +1511,7 @@ class SQLStore(Store):
 
 
 predictions_insert: Final = predictions.insert()
+_COMPACT_ROWS: Final = 5_000  # rows per compacted batch (one short write transaction each)
 _INSERT_COLUMNS: Final = (
     "id",
     "model",

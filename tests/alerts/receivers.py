@@ -4,7 +4,6 @@ what they get and can be told to fail first; plus an alert to send."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -19,12 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from seismo.alerts.model import Alert, AlertState, Notification, Severity
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.external import free_port
 
 
 def make_alert(**changes: Any) -> Alert:

@@ -20,7 +20,8 @@ from seismo.alerts.sinks import (
     SlackSink,
     WebhookSink,
 )
-from tests.alerts.receivers import HttpReceiver, Reply, SmtpReceiver, Waits, free_port, trigger
+from tests.alerts.receivers import HttpReceiver, Reply, SmtpReceiver, Waits, trigger
+from tests.external import free_port
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ say, and a real Prometheus loading them fires on a seismo-style target."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -31,55 +29,9 @@ from seismo.alerts.prometheus_rules import (
 from seismo.errors import InputError
 from seismo.monitor.prometheus import PERFORMANCE_METRICS, MonitorCollector
 from seismo.service.app import ServiceMetrics
-from tests.service.test_durability import free_port
+from tests.external import require_binary, running_prometheus
 
 # --- helpers shared with tests/test_grafana.py ---------------------------------------------
-
-
-def require_binary(name: str) -> str:
-    """The path of a Debian ``prometheus`` package binary; skip without it (fail under CI)."""
-    binary = shutil.which(name)
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed; .ci/run must install Debian's prometheus")
-        pytest.skip(f"{name} is not installed (Debian's prometheus package): check not run")
-    return binary
-
-
-@contextmanager
-def running_prometheus(tmp_path: Path, config: str) -> Iterator[str]:
-    """A real Prometheus on a loopback port with ``config`` as prometheus.yml; yields its URL."""
-    binary = require_binary("prometheus")
-    (tmp_path / "prometheus.yml").write_text(config)
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"prometheus exited: {process.stderr.read()!r}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("prometheus did not become ready in 30 s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @contextmanager
@@ -187,7 +139,7 @@ EVERY_LIMIT = PrometheusRuleSettings(
 def test_promtool_accepts_the_rules(
     settings: PrometheusRuleSettings, count: int, tmp_path: Path
 ) -> None:
-    promtool = require_binary("promtool")
+    promtool = require_binary("promtool", package="prometheus", what="promtool check")
     path = tmp_path / "seismo-rules.yml"
     path.write_text(prometheus_rules(settings))
     result = subprocess.run(
@@ -199,7 +151,7 @@ def test_promtool_accepts_the_rules(
 
 def test_promtool_rejects_a_broken_expression(tmp_path: Path) -> None:
     # the check above could fail: promtool does parse the expressions
-    promtool = require_binary("promtool")
+    promtool = require_binary("promtool", package="prometheus", what="promtool check")
     text = prometheus_rules().replace("seismo_drifted_share >", "seismo_drifted_share >>", 1)
     path = tmp_path / "broken.yml"
     path.write_text(text)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,43 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.conftest import create_store_with_model, training_frame
-from tests.service.test_durability import free_port, wait_ready
-
-
-def _prometheus() -> str:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("prometheus is not installed; .ci/run must install Debian's prometheus")
-        pytest.skip("prometheus is not installed: Prometheus scrape test not run")
-    return binary
+from tests.external import running_prometheus, seismo_serve
+from tests.service.conftest import training_frame
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    create_store_with_model(url, training_rows=1000)
-    config = tmp_path / "seismo.yaml"
-    config.write_text(f"store: {url}\nmonitor:\n  window: 1d\n")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "seismo.cli", "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process)
+    with seismo_serve(tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_prometheus_scrapes_drift_and_performance(server: str, tmp_path: Path) -> None:
-    binary = _prometheus()
     frame = training_frame(400, seed=9)
     frame["mean radius"] += 3.0  # a clear shift
     rows = [
@@ -75,32 +45,20 @@ def test_prometheus_scrapes_drift_and_performance(server: str, tmp_path: Path) -
     expected = float(expected_line.rsplit(" ", 1)[1])
     assert expected > 0.25
 
-    port = free_port()
     target = server.removeprefix("http://")
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
+    config = (
         "global:\n  scrape_interval: 1s\n"
         f"scrape_configs:\n  - job_name: seismo\n    static_configs:\n"
         f"      - targets: ['{target}']\n"
     )
-    prometheus = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with running_prometheus(tmp_path, config) as prometheus:
         query = 'seismo_feature_drift_psi{feature="mean radius",model="m",segment="all"}'
         deadline = time.monotonic() + 60
         result: list[dict[str, object]] = []
         while time.monotonic() < deadline and not result:
             try:
                 answer = httpx.get(
-                    f"http://127.0.0.1:{port}/api/v1/query", params={"query": query}, timeout=2
+                    f"{prometheus}/api/v1/query", params={"query": query}, timeout=2
                 ).json()
                 result = answer.get("data", {}).get("result", [])
             except (httpx.HTTPError, ValueError):
@@ -111,10 +69,7 @@ def test_prometheus_scrapes_drift_and_performance(server: str, tmp_path: Path) -
         value = float(result[0]["value"][1])  # type: ignore[index]
         assert value == pytest.approx(expected)
         coverage = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/query",
+            f"{prometheus}/api/v1/query",
             params={"query": 'seismo_label_coverage{model="m",segment="all"}'},
         ).json()["data"]["result"]
         assert float(coverage[0]["value"][1]) == pytest.approx(0.25)
-    finally:
-        prometheus.terminate()
-        prometheus.wait(timeout=10)

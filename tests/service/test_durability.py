@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,26 +16,8 @@ import joblib
 import seismo
 from seismo.service.models import register_model
 from seismo.store import open_store
+from tests.external import free_port, wait_ready
 from tests.service.conftest import FEATURES, fit_pipeline, training_frame
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early: {process.stderr.read()!r}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise AssertionError("server did not become ready")
 
 
 def test_acknowledged_predictions_survive_sigkill(tmp_path: Path) -> None:
@@ -88,7 +69,7 @@ def test_acknowledged_predictions_survive_sigkill(tmp_path: Path) -> None:
                     acknowledged.extend(ids)
 
     try:
-        wait_ready(base, server)
+        wait_ready(f"{base}/healthz", server, name="seismo serve")
         threads = [threading.Thread(target=client, args=(w,)) for w in range(8)]
         for thread in threads:
             thread.start()

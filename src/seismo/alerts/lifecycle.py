@@ -185,13 +185,15 @@ class AlertBook:
     ) -> Notification | None:
         if current is None or current.state != AlertState.FIRING:
             return None
-        if _window(current) is not None and decision.window_start < _window(current):  # type: ignore[operator]
+        fired_on = _window(current)
+        if fired_on is not None and decision.window_start < fired_on:
             return None  # an older window than the one that fired says nothing new
+        previous = alert_from_dict(current.alert)
         alert = replace(
-            alert_from_dict(current.alert),
+            previous,
             state=AlertState.RESOLVED,
             resolved_at=now,
-            summary=f"resolved: {alert_from_dict(current.alert).summary}",
+            summary=f"resolved: {previous.summary}",
         )
         notified = current.notified_at is not None and current.notified_at >= current.started_at
         stored = replace(

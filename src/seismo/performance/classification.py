@@ -300,20 +300,11 @@ class ClassificationSummary:
             k, k
         )
         unknown_predictions = np.bincount(label[~on_list], minlength=k)
-        summary = cls(
-            classes=names,
-            score_bins=score_bins,
+        summary = replace(
+            empty,
             confusion=confusion.astype(np.int64),
             unknown_predictions=unknown_predictions.astype(np.int64),
             unknown_labels=int(len(label_codes) - len(label)),
-            positive_hist=empty.positive_hist,
-            negative_hist=empty.negative_hist,
-            scored=0,
-            invalid_scores=0,
-            clipped_scores=0,
-            renormalized_scores=0,
-            log_loss_sum=0.0,
-            log_loss_sum_squares=0.0,
         )
         if scores is None:
             return summary

@@ -75,6 +75,7 @@ class _Window:
     summary: WindowSummary
     state: WindowState
     report: DriftReport | None = None
+    metrics: Any = None  # the performance metrics, computed once
     values: dict[str, dict[str, Point]] = field(default_factory=dict)
 
 
@@ -126,12 +127,13 @@ class Evaluator:
 
     def _values(self, window: _Window, series: str) -> dict[str, Point]:
         if series not in window.values:
-            report = None
-            if series.startswith(("drift.", "quality.")):
-                if window.report is None:
-                    window.report = window_report(self.monitor, window.summary, window.state)
-                report = window.report
-            window.values[series] = points(series, window.state, report)
+            if series.startswith(("drift.", "quality.")) and window.report is None:
+                window.report = window_report(self.monitor, window.summary, window.state)
+            state = window.state
+            if series.startswith("performance.") and window.metrics is None:
+                if state.performance is not None and state.labelled:
+                    window.metrics = state.performance.metrics()
+            window.values[series] = points(series, window.state, window.report, window.metrics)
         return window.values[series]
 
     def _decide(

@@ -18,7 +18,7 @@ Series names (what a rule's ``series`` field takes):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from seismo.drift.result import DriftReport
 from seismo.monitor.windows import WindowState
@@ -61,9 +61,15 @@ def exact(value: float, n: int) -> Point:
     return Point(value, n, value, value)
 
 
-def points(series: str, state: WindowState, report: DriftReport | None) -> dict[str, Point]:
+def points(
+    series: str, state: WindowState, report: DriftReport | None, metrics: Any = None
+) -> dict[str, Point]:
     """The series' values in one window, by key: the feature name for ``drift.psi``, ``""``
-    for the single-valued series. Missing when undefined (no labels, no scores ...)."""
+    for the single-valued series. Missing when undefined (no labels, no scores ...).
+
+    ``report`` is the window's drift report (drift and quality series); ``metrics`` its
+    performance metrics when already computed (they cost a bootstrap: compute them once per
+    window, not once per metric)."""
     if series == "drift.psi":
         if report is None:
             return {}
@@ -81,7 +87,7 @@ def points(series: str, state: WindowState, report: DriftReport | None) -> dict[
         share = sum(column.drifted for column in tested) / len(tested)
         return {"": exact(share, state.rows)}
     if series.startswith("performance."):
-        return _performance(series.removeprefix("performance."), state)
+        return _performance(series.removeprefix("performance."), state, metrics)
     if series in ("quality.errors", "quality.warnings"):
         if report is None:
             return {}
@@ -98,10 +104,11 @@ def points(series: str, state: WindowState, report: DriftReport | None) -> dict[
     raise ValueError(f"unknown series {series!r}; use one of {', '.join(SERIES)}")
 
 
-def _performance(metric: str, state: WindowState) -> dict[str, Point]:
+def _performance(metric: str, state: WindowState, metrics: Any) -> dict[str, Point]:
     if state.performance is None or not state.labelled:
         return {}
-    metrics = state.performance.metrics()
+    if metrics is None:
+        metrics = state.performance.metrics()
     estimate: Estimate | None = getattr(metrics, metric, None)
     if estimate is None:
         return {}

@@ -129,10 +129,9 @@ class Evaluator:
         if series not in window.values:
             if series.startswith(("drift.", "quality.")) and window.report is None:
                 window.report = window_report(self.monitor, window.summary, window.state)
-            state = window.state
-            if series.startswith("performance.") and window.metrics is None:
-                if state.performance is not None and state.labelled:
-                    window.metrics = state.performance.metrics()
+            performance = window.state.performance if window.state.labelled else None
+            if series.startswith("performance.") and window.metrics is None and performance:
+                window.metrics = performance.metrics()
             window.values[series] = points(series, window.state, window.report, window.metrics)
         return window.values[series]
 

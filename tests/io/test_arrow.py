@@ -131,11 +131,24 @@ def test_chunks_with_different_dictionaries_are_unified() -> None:
     assert [batch.categories[c] for c in batch.codes.tolist()] == ["x", "y", "z", "y"]
 
 
-def test_dictionary_of_integers_is_numeric() -> None:
-    array = pa.array([3, 1, None, 3]).dictionary_encode()
+def test_dictionary_of_integers_is_declared_categories() -> None:
+    # A pandas category of integers: its type says the numbers are labels.
+    array = pa.array([3, 1, None, 3, 2.5]).dictionary_encode()
     batch = arrow_to_batch("k", array)
-    assert isinstance(batch, NumericBatch)
-    np.testing.assert_array_equal(batch.values, [3.0, 1.0, np.nan, 3.0])
+    assert isinstance(batch, CodesBatch) and batch.declared
+    # Integers are written as plain numbers write them, so later plain numbers match.
+    assert [batch.categories[c] if c >= 0 else None for c in batch.codes.tolist()] == [
+        "3",
+        "1",
+        None,
+        "3",
+        "2.5",
+    ]
+
+
+def test_only_dictionaries_are_declared_categories() -> None:
+    assert arrow_to_batch("s", pa.array(["a", "b"])).declared is False  # type: ignore[union-attr]
+    assert arrow_to_batch("s", pa.array(["a"]).dictionary_encode()).declared  # type: ignore[union-attr]
 
 
 def test_time_of_day_becomes_text() -> None:

@@ -23,6 +23,7 @@ import seismo
 from seismo.errors import InputError
 from seismo.io.sources import CsvSource, ParquetSource, open_source
 from seismo.profile import build
+from seismo.profile._codec import decode_array
 from seismo.profile.batch import NumericBatch
 from seismo.profile.build import ProfileOptions
 from seismo.profile.categorical import CategoricalProfile
@@ -108,7 +109,18 @@ def assert_same(left: Any, right: Any, path: str = "") -> None:
 
 
 def _reference_dict(reference: Reference) -> dict[str, Any]:
-    return reference.to_dict()
+    return _decoded(reference.to_dict())
+
+
+def _decoded(value: Any) -> Any:
+    """Encoded arrays as lists, so float arrays (per-bin sums) compare to a tolerance too."""
+    if isinstance(value, dict):
+        if set(value) == {"dtype", "data"}:
+            return decode_array(value, np.float64).tolist()
+        return {key: _decoded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    return value
 
 
 def _report_dict(report: seismo.DriftReport) -> dict[str, Any]:

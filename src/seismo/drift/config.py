@@ -27,15 +27,27 @@ class DriftConfig:
     * its test (``tests[kind]``: KS for numeric, chi-squared for categorical, two-proportion
       z-test for boolean) is significant at ``alpha`` after Benjamini-Hochberg across the
       report's tested columns, and
-    * its effect size (``effect``: PSI on the 10 reference-decile bins or the categories) exceeds
-      the threshold: the larger of the floor (``psi_floor``) and, with
-      ``thresholds="calibrated"``, the ``calibration_quantile`` of the effect between the
-      reference and resampled windows of the current size drawn from the reference itself
-      (``bootstrap`` draws). With ``thresholds="static"`` the floor alone is the threshold.
+    * the change is large enough to matter: one of its effect sizes reaches that effect's
+      threshold. The effects are ``effect`` (PSI on the 10 reference-decile bins or the
+      categories, or the Jensen-Shannon distance) and, for numeric columns, the Wasserstein-1
+      distance in reference standard deviations (W/σ; ``wasserstein_floor=None`` leaves it
+      out), which sees shifts that live in heavy tails or in tied values, where decile bins
+      are blind. Each threshold is the larger of the effect's practical floor (``floor``,
+      default 0.1 for PSI and JS; ``wasserstein_floor``, default 0.1 σ) and, with
+      ``thresholds="calibrated"``, its noise level at these sample sizes: a high quantile of
+      the effect between two samples of the reference distribution of the reference's and
+      the current's sizes (PSI/JS: ``bootstrap`` multinomial resamples of the reference
+      bins; W/σ: the large-sample law of W, see
+      :func:`seismo.drift.calibration.wasserstein_null_quantile`). The quantile is
+      ``calibration_quantile`` split across the effects in use (Bonferroni: 0.995 each for
+      two effects at 0.99), so under no drift the chance that *any* effect clears its bar is
+      at most 1 − ``calibration_quantile``. With ``thresholds="static"`` the floors alone
+      are the thresholds.
 
-    A drifted column's severity is ``high`` when the effect reaches ``high`` (PSI 0.25 by the
-    usual bands), else ``moderate``. The dataset is drifted when more than ``drift_share`` of
-    the tested features drifted (default 0: any drifted feature).
+    A drifted column's severity is ``high`` when PSI (or JS) reaches ``high`` (PSI 0.25 by the
+    usual bands) or W/σ reaches ``wasserstein_high`` (0.5 σ), else ``moderate``. The dataset
+    is drifted when more than ``drift_share`` of the tested features drifted (default 0: any
+    drifted feature).
     """
 
     alpha: float = 0.05
@@ -43,6 +55,8 @@ class DriftConfig:
     effect: Literal["psi", "jensen_shannon"] = "psi"
     floor: float | None = None
     high: float | None = None
+    wasserstein_floor: float | None = 0.1
+    wasserstein_high: float = 0.5
     calibration_quantile: float = 0.99
     bootstrap: int = 1000
     drift_share: float = 0.0
@@ -59,6 +73,8 @@ class DriftConfig:
             )
         if self.effect not in EFFECTS:
             raise InputError(f"drift config: effect must be one of {EFFECTS}, got {self.effect!r}")
+        if self.wasserstein_floor is not None and not self.wasserstein_floor > 0:
+            raise InputError("drift config: wasserstein_floor must be positive (or None)")
         if not 0.5 <= self.calibration_quantile < 1:
             raise InputError("drift config: calibration_quantile must be in [0.5, 1)")
         if self.bootstrap < 50:
@@ -75,6 +91,10 @@ class DriftConfig:
     def effect_floor(self) -> float:
         """Practical floor: PSI 0.1 (the 'moderate' band) or Jensen-Shannon distance 0.1."""
         return self.floor if self.floor is not None else 0.1
+
+    def calibration_level(self, effects: int) -> float:
+        """Each effect's null quantile when ``effects`` effects decide (Bonferroni)."""
+        return 1.0 - (1.0 - self.calibration_quantile) / max(effects, 1)
 
     @property
     def effect_high(self) -> float:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from seismo.drift.calibration import column_seed, null_effects
+from seismo.drift.calibration import column_seed, null_effects, wasserstein_null_quantile
 from seismo.drift.config import DriftConfig
 from seismo.drift.multiple_testing import benjamini_hochberg
 from seismo.drift.result import ColumnDrift, ColumnSummary, DatasetDrift, DriftReport, Severity
@@ -22,6 +23,15 @@ TOP_CATEGORIES = 5
 
 
 @dataclass(frozen=True, slots=True)
+class _Shape:
+    """The Wasserstein effect (W/σ) of a numeric column and its threshold."""
+
+    value: float
+    threshold: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Measured:
     """A tested column before the report-wide multiple-testing step."""
 
@@ -32,6 +42,7 @@ class _Measured:
     effect: float
     threshold: float
     threshold_source: str
+    shape: _Shape | None  # the W/σ effect of a numeric column
     metrics: dict[str, float | None]
     reference: ColumnSummary
     current: ColumnSummary
@@ -130,6 +141,8 @@ def _measure(
         return skip("reference and current profiles are of different types")
     if isinstance(reference, NumericProfile) and not reference.finite_count:
         return skip("no finite values in the reference")
+    if isinstance(reference, NumericProfile) and not len(reference.grid.edges):
+        return skip("no grid: the reference sample held no finite value")
     if isinstance(current, NumericProfile) and not current.finite_count:
         return skip("no finite values in the current data")
     if not reference.bin_counts.sum():
@@ -162,7 +175,17 @@ def _measure(
     psi, jensen_shannon = found.psi.statistic, found.jensen_shannon.statistic
     effect_ref, effect_cur = found.reference_counts, found.current_counts
     effect = psi if config.effect == "psi" else jensen_shannon
-    threshold, source = _threshold(column.name, effect_ref, int(effect_cur.sum()), config)
+    shape = None
+    if (
+        config.wasserstein_floor is not None
+        and isinstance(reference, NumericProfile)
+        and isinstance(current, NumericProfile)
+        and found.wasserstein is not None
+        and math.isfinite(found.wasserstein.normalized)
+    ):
+        shape = _shape(reference, current, found.wasserstein.normalized, config)
+    level = config.calibration_level(1 if shape is None else 2)
+    threshold, source = _threshold(column.name, effect_ref, int(effect_cur.sum()), config, level)
     return _Measured(
         column,
         test,
@@ -171,6 +194,7 @@ def _measure(
         float(effect),
         threshold,
         source,
+        shape,
         metrics,
         ref_summary,
         cur_summary,
@@ -178,7 +202,11 @@ def _measure(
 
 
 def _threshold(
-    name: str, reference_counts: NDArray[np.int64], current_size: int, config: DriftConfig
+    name: str,
+    reference_counts: NDArray[np.int64],
+    current_size: int,
+    config: DriftConfig,
+    level: float,
 ) -> tuple[float, str]:
     floor = config.effect_floor
     if config.thresholds == "static":
@@ -190,15 +218,50 @@ def _threshold(
         draws=config.bootstrap,
         seed=column_seed(config.seed, name),
     )
-    calibrated = float(np.quantile(effects, config.calibration_quantile))
+    calibrated = float(np.quantile(effects, level))
     return (calibrated, "calibrated") if calibrated > floor else (floor, "floor")
 
 
+def _shape(
+    reference: NumericProfile, current: NumericProfile, value: float, config: DriftConfig
+) -> _Shape:
+    floor = config.wasserstein_floor or 0.0
+    if config.thresholds == "static":
+        return _Shape(value, floor, "static")
+    std = reference.std
+    calibrated = math.inf
+    if std > 0:
+        calibrated = (
+            wasserstein_null_quantile(
+                reference,
+                reference.finite_count,
+                current.finite_count,
+                config.calibration_level(2),
+            )
+            / std
+        )
+    if calibrated > floor:
+        return _Shape(value, calibrated, "calibrated")
+    return _Shape(value, floor, "floor")
+
+
 def _decide(measured: _Measured, adjusted: float, config: DriftConfig) -> ColumnDrift:
-    drifted = adjusted <= config.alpha and measured.effect >= measured.threshold
+    shape = measured.shape
+    large_by = tuple(
+        name
+        for name, cleared in (
+            (config.effect, measured.effect >= measured.threshold),
+            ("wasserstein_normalized", shape is not None and shape.value >= shape.threshold),
+        )
+        if cleared
+    )
+    drifted = adjusted <= config.alpha and bool(large_by)
     severity = Severity.NONE
     if drifted:
-        severity = Severity.HIGH if measured.effect >= config.effect_high else Severity.MODERATE
+        high = measured.effect >= config.effect_high or (
+            shape is not None and shape.value >= config.wasserstein_high
+        )
+        severity = Severity.HIGH if high else Severity.MODERATE
     column = measured.column
     return ColumnDrift(
         column=column.name,
@@ -217,6 +280,9 @@ def _decide(measured: _Measured, adjusted: float, config: DriftConfig) -> Column
         severity=severity,
         reference=measured.reference,
         current=measured.current,
+        wasserstein_threshold=None if shape is None else shape.threshold,
+        wasserstein_threshold_source=None if shape is None else shape.source,
+        large_by=large_by,
         **measured.metrics,
     )
 

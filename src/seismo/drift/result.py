@@ -90,10 +90,35 @@ class ColumnDrift:
     wasserstein: float | None = None
     wasserstein_normalized: float | None = None
     wasserstein_bound: float | None = None
+    #: The W/σ effect's threshold (numeric columns; ``wasserstein_normalized`` is its value).
+    wasserstein_threshold: float | None = None
+    wasserstein_threshold_source: str | None = None
+    #: The effects that reached their thresholds (``effect_name``, ``wasserstein_normalized``):
+    #: the change is large enough to matter when any did.
+    large_by: tuple[str, ...] = ()
 
     @property
     def tested(self) -> bool:
         return self.method is not None
+
+    @property
+    def effects(self) -> tuple[tuple[str, float, float, str], ...]:
+        """Every effect that decides: (name, value, threshold, threshold source)."""
+        found = []
+        if self.effect is not None and self.threshold is not None:
+            found.append(
+                (self.effect_name, self.effect, self.threshold, self.threshold_source or "")
+            )
+        if self.wasserstein_normalized is not None and self.wasserstein_threshold is not None:
+            found.append(
+                (
+                    "wasserstein_normalized",
+                    self.wasserstein_normalized,
+                    self.wasserstein_threshold,
+                    self.wasserstein_threshold_source or "",
+                )
+            )
+        return tuple(found)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +134,16 @@ class ColumnDrift:
             "effect": {"name": self.effect_name, "value": _num(self.effect)},
             "threshold": _num(self.threshold),
             "threshold_source": self.threshold_source,
+            "effects": [
+                {
+                    "name": name,
+                    "value": _num(value),
+                    "threshold": _num(threshold),
+                    "threshold_source": source,
+                    "reached": name in self.large_by,
+                }
+                for name, value, threshold, source in self.effects
+            ],
             "drifted": self.drifted,
             "severity": self.severity.value,
             "metrics": {

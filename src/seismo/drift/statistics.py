@@ -23,7 +23,7 @@ from seismo.stats.jensen_shannon import JensenShannonResult, jensen_shannon_coun
 from seismo.stats.kl import KLResult, kl_counts
 from seismo.stats.ks import KSResult, ks_counts
 from seismo.stats.psi import PSIResult, psi_counts
-from seismo.stats.wasserstein import WassersteinResult, wasserstein_grid
+from seismo.stats.wasserstein import BinValues, WassersteinResult, wasserstein_grid
 from seismo.stats.ztest import ZTestResult, ztest_counts
 
 
@@ -82,6 +82,8 @@ def profile_statistics(reference: ColumnProfile, current: ColumnProfile) -> Prof
                 low=min(reference.minimum, current.minimum),
                 high=max(reference.maximum, current.maximum),
                 reference_std=reference.std,
+                reference_bins=_bin_values(reference),
+                current_bins=_bin_values(current),
             ),
         )
     if isinstance(reference, CategoricalProfile) and isinstance(current, CategoricalProfile):
@@ -98,6 +100,12 @@ def profile_statistics(reference: ColumnProfile, current: ColumnProfile) -> Prof
             ztest=ztest,
         )
     raise ValueError("a numeric profile cannot be compared with a categorical one")
+
+
+def _bin_values(profile: NumericProfile) -> BinValues | None:
+    if not profile.has_bin_values:
+        return None
+    return profile.bin_sums, profile.bin_minima, profile.bin_maxima  # type: ignore[return-value]
 
 
 def _used(

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from seismo.errors import InputError
-from seismo.profile.batch import CodesBatch, ColumnBatch, NumericBatch
+from seismo.profile.batch import CodesBatch, ColumnBatch, NumericBatch, numbers_to_codes
 from seismo.schema.types import Physical
 
 _SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
@@ -62,14 +62,13 @@ def arrow_to_batch(name: str, array: pa.Array | pa.ChunkedArray) -> ColumnBatch:
     array = _single(array)
     arrow_type = array.type
     physical = physical_of(arrow_type)
+    if pa.types.is_dictionary(arrow_type):
+        return _declared_categories(array, physical)
     if pa.types.is_duration(arrow_type):
         return NumericBatch(_seconds(array), array.null_count, physical)
     if physical in (Physical.INT, Physical.FLOAT):
-        if not pa.types.is_float64(arrow_type):
-            # Unsafe: integers beyond 2**53 (hashes, ids) round instead of failing.
-            array = pc.cast(array, pa.float64(), safe=False)
-        values = array.to_numpy(zero_copy_only=False)
-        return NumericBatch(np.asarray(values, dtype=np.float64), array.null_count, physical)
+        # Unsafe cast: integers beyond 2**53 (hashes, ids) round instead of failing.
+        return NumericBatch(_float_values(array), array.null_count, physical)
     if physical is Physical.DATETIME:
         return NumericBatch(_seconds(array), array.null_count, physical)
     if physical is Physical.NULL:
@@ -87,6 +86,43 @@ def _indices(array: pa.DictionaryArray) -> NDArray[np.int32]:
         indices = pc.cast(indices, pa.int32())
     filled = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
     return np.asarray(filled, dtype=np.int32)
+
+
+def _declared_categories(array: pa.DictionaryArray, physical: Physical) -> CodesBatch:
+    """A column declared categorical by its type (pandas ``category``, polars ``Categorical``):
+    its values are categories whatever they look like; numbers are written as
+    :func:`seismo.profile.batch.numbers_to_codes` writes them, so a later batch of plain
+    numbers lands on the same categories."""
+    dictionary = array.dictionary
+    if physical in (Physical.INT, Physical.FLOAT):
+        texts = numbers_to_codes(NumericBatch(_float_values(dictionary), 0, physical))
+        # numbers_to_codes sorts and de-duplicates; map each dictionary entry to its text.
+        order = texts.codes
+        categories = tuple(texts.categories[i] if i >= 0 else "nan" for i in order.tolist())
+    elif physical is Physical.DATETIME:
+        categories = tuple(str(value) for value in pc.cast(dictionary, pa.string()).to_pylist())
+    else:
+        if not pa.types.is_string(dictionary.type):
+            dictionary = pc.cast(dictionary, pa.string())
+        categories = tuple(str(value) for value in dictionary.to_pylist())
+    if physical is Physical.BOOL:
+        physical = Physical.STRING
+    return CodesBatch(_indices(array), categories, physical, declared=True)
+
+
+def _float_values(array: pa.Array) -> NDArray[np.float64]:
+    if pa.types.is_decimal(array.type):
+        return _decimal_values(array)
+    if not pa.types.is_float64(array.type):
+        array = pc.cast(array, pa.float64(), safe=False)
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _decimal_values(array: pa.Array) -> NDArray[np.float64]:
+    """Decimals as the nearest floats (62.80 -> 62.8; Arrow's own cast can be one ulp off):
+    through their text, which Python parses with correct rounding."""
+    texts = pc.cast(array, pa.string()).to_pylist()
+    return np.array([np.nan if t is None else float(t) for t in texts], dtype=np.float64)
 
 
 def _encode_strings(name: str, array: pa.Array, physical: Physical) -> CodesBatch:

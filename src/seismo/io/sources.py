@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -301,6 +302,9 @@ def _record_batch(
 _CSV_COLUMN_ERROR = re.compile(r"In CSV column #(\d+)")
 
 
+_LEADING_ZERO = r"^\s*[+-]?0\d"
+
+
 class CsvSource:
     """A CSV file read in blocks with Arrow's streaming reader.
 
@@ -334,6 +338,25 @@ class CsvSource:
         self._types = {name: physical_of(self._declared[name]) for name in self._columns}
         if any(pa.types.is_null(kind) for kind in self._declared.values()):
             self._type_empty_columns()
+        if any(pa.types.is_integer(kind) for kind in self._declared.values()):
+            self._keep_codes_as_text()
+
+    def _keep_codes_as_text(self) -> None:
+        """Read integer columns holding codes with a leading zero ("02139") as text: they are
+        labels, and as numbers they would lose their zeros (judged on the first block)."""
+        integers = [name for name, kind in self._declared.items() if pa.types.is_integer(kind)]
+        self._probing = frozenset(integers)
+        record_batches = self._record_batches()
+        try:
+            first = next(record_batches, None)
+            for name in integers if first is not None else ():
+                values = first.column(self._columns.index(name))  # type: ignore[union-attr]
+                if pc.any(pc.match_substring_regex(values, _LEADING_ZERO)).as_py():
+                    self._declared[name] = pa.string()
+                    self._types[name] = Physical.STRING
+        finally:
+            record_batches.close()
+            self._probing = frozenset()
 
     def _open(self) -> pa_csv.CSVStreamingReader:
         """Open with the declared types; a conversion error of the first block is ArrowInvalid."""

@@ -6,6 +6,9 @@ core never sees a data-frame library.
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,11 +37,16 @@ class NumericBatch:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CodesBatch:
-    """Dictionary-encoded values: ``categories[codes[i]]`` is row i; code -1 means missing."""
+    """Dictionary-encoded values: ``categories[codes[i]]`` is row i; code -1 means missing.
+
+    ``declared`` is True when the source declared the column categorical by its type (an Arrow
+    dictionary: a pandas ``category``, a polars ``Categorical``/``Enum``), whatever its values.
+    """
 
     codes: NDArray[np.int32]
     categories: tuple[str, ...]
     physical: Physical
+    declared: bool = False
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -63,18 +71,99 @@ def codes_to_numbers(batch: CodesBatch) -> tuple[NumericBatch, int]:
     Each distinct string is parsed once, so this costs O(categories) Python work plus one gather.
     Unparseable strings become NaN and are counted in ``invalid_count``.
     """
-    parsed = np.empty(len(batch.categories) + 1, dtype=np.float64)
-    parsed[-1] = np.nan  # code -1 (missing) indexes the last slot
-    unparseable = np.zeros(len(batch.categories) + 1, dtype=bool)
-    for index, text in enumerate(batch.categories):
+    return _convert_codes(batch, text_to_numbers(batch.categories))
+
+
+def codes_to_seconds(batch: CodesBatch) -> tuple[NumericBatch, int]:
+    """Parse dictionary-encoded ISO 8601 dates and datetimes as seconds since the epoch.
+
+    As :func:`codes_to_numbers`: each distinct string is parsed once; the others are invalid.
+    """
+    return _convert_codes(batch, text_to_seconds(batch.categories))
+
+
+def _convert_codes(batch: CodesBatch, parsed: NDArray[np.float64]) -> tuple[NumericBatch, int]:
+    # Code -1 (missing) indexes the last slot, which is NaN and not counted as invalid.
+    unparseable = np.append(np.isnan(parsed), False)
+    values = np.append(parsed, np.nan)[batch.codes]
+    invalid = int(np.count_nonzero(unparseable[batch.codes]))
+    return NumericBatch(values, batch.null_count, batch.physical, invalid), invalid
+
+
+def text_to_numbers(texts: Sequence[str]) -> NDArray[np.float64]:
+    """Each text as a number (Python's ``float`` syntax); NaN where it is not one.
+
+    The text "nan" parses to NaN too: a missing number written out, not an invalid one.
+    """
+    parsed = np.empty(len(texts), dtype=np.float64)
+    for index, text in enumerate(texts):
         try:
             parsed[index] = float(text)
         except ValueError:
             parsed[index] = np.nan
-            unparseable[index] = True
-    values = parsed[batch.codes]
-    invalid = int(np.count_nonzero(unparseable[batch.codes]))
-    return NumericBatch(values, batch.null_count, batch.physical, invalid), invalid
+    return parsed
+
+
+#: A number as a data file writes it; codes with a leading zero ("02139", "007") do not match.
+_NUMBER = re.compile(
+    r"\s*[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
+    r"|\s*[+-]?(?:inf|infinity|nan)\s*",
+    re.IGNORECASE,
+)
+#: An ISO 8601 date, optionally with a time and a UTC offset ("2011-01-01", "2011-01-01T08:30Z").
+_ISO_DATETIME = re.compile(
+    r"\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*"
+)
+
+
+def looks_like_number(text: str) -> bool:
+    """Whether a text is a number to infer a kind from; leading-zero codes are not.
+
+    >>> [looks_like_number(t) for t in ["16", "-0.5", "1e3", "02139", "007", "0", "n/a"]]
+    [True, True, True, False, False, True, False]
+    """
+    return _NUMBER.fullmatch(text) is not None
+
+
+def looks_like_datetime(text: str) -> bool:
+    """Whether a text is an ISO 8601 date or datetime.
+
+    >>> [looks_like_datetime(t) for t in ["2011-01-01", "2011-01-01 08:30:00", "2011", "1/2/11"]]
+    [True, True, False, False]
+    """
+    return _ISO_DATETIME.fullmatch(text) is not None
+
+
+def text_to_seconds(texts: Sequence[str]) -> NDArray[np.float64]:
+    """ISO 8601 dates and datetimes as seconds since the epoch (UTC); NaN for other text.
+
+    Times without an offset are taken as UTC, as for timestamps without a time zone.
+
+    >>> text_to_seconds(["1970-01-02", "1970-01-01T00:01:00+01:00", "soon"]).tolist()
+    [86400.0, -3540.0, nan]
+    """
+    seconds = np.full(len(texts), np.nan)
+    candidates = [i for i, text in enumerate(texts) if looks_like_datetime(text)]
+    if not candidates:
+        return seconds
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy warns that it applies a UTC offset
+        try:
+            parsed = np.array([texts[i].strip() for i in candidates], dtype="datetime64[us]")
+        except ValueError:
+            parsed = np.array([_one_datetime(texts[i]) for i in candidates], dtype="datetime64[us]")
+    valid = ~np.isnat(parsed)
+    micro = parsed.astype(np.int64)
+    seconds[np.asarray(candidates)[valid]] = micro[valid] / 1e6
+    return seconds
+
+
+def _one_datetime(text: str) -> np.datetime64:
+    try:
+        return np.datetime64(text.strip(), "us")
+    except ValueError:
+        return np.datetime64("NaT", "us")
 
 
 def numbers_to_codes(batch: NumericBatch) -> CodesBatch:

@@ -14,18 +14,23 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from seismo.errors import InputError, SchemaError
-from seismo.io.sources import Batch, Source
 from seismo.profile.batch import (
     CodesBatch,
     ColumnBatch,
     NumericBatch,
     codes_to_numbers,
+    codes_to_seconds,
+    looks_like_datetime,
+    looks_like_number,
     numbers_to_codes,
+    text_to_numbers,
+    text_to_seconds,
 )
 from seismo.profile.categorical import CategoricalProfile
 from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference, merge_columns
@@ -48,6 +53,9 @@ from seismo.schema.types import (
     SchemaOverrides,
     combine_physical,
 )
+
+if TYPE_CHECKING:  # io builds on the profile's batches; only its types are needed here
+    from seismo.io.sources import Batch, Source
 
 SAMPLE_ROWS = 1 << 17
 SCAN_CATEGORY_CAP = 200_000
@@ -107,40 +115,52 @@ class _Reservoir:
 
 @dataclass
 class _ColumnScan:
+    """What the reference scan keeps of one column.
+
+    Numbers are sampled as floats; text is counted exactly (up to a cap) and sampled as text, so
+    that once the kind is settled the grid is placed on the values as that kind reads them:
+    text that is numbers on the numbers, ISO dates on their instants, categories on the counts.
+    """
+
     name: str
-    wants_numbers: bool  # the user fixed a numeric kind, or storage is numeric
     physicals: set[Physical] = field(default_factory=set)
     rows: int = 0
-    missing: int = 0
+    missing: int = 0  # in text batches
+    number_rows: int = 0  # non-missing values that arrived as numbers
+    declared: bool = False  # some batch arrived with a categorical type
     sample: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    #: Sampled text, row-aligned with ``sample`` (None for rows that arrived as numbers);
+    #: None until a text batch arrives.
+    texts: NDArray[np.object_] | None = None
     counts: dict[str, int] = field(default_factory=dict)
     overflow: bool = False
-    invalid: int = 0  # text that did not parse, in a column read as numbers
-    _sorted: NDArray[np.float64] | None = None
+    _sorted: dict[Kind, NDArray[np.float64]] = field(default_factory=dict)
 
     def add(
         self, batch: ColumnBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None
     ) -> None:
         self.physicals.add(batch.physical)
         self.rows += len(batch)
-        if (
-            isinstance(batch, CodesBatch)
-            and self.wants_numbers
-            and batch.physical is not Physical.BOOL
-        ):
-            batch, invalid = codes_to_numbers(batch)
-            self.invalid += invalid
+        texts: NDArray[np.object_] | None = None
         if isinstance(batch, NumericBatch):
-            self._add_numbers(batch, chosen, keep)
+            self.number_rows += len(batch) - int(np.count_nonzero(np.isnan(batch.values)))
+            values = batch.values[chosen]
+            if self.texts is not None:
+                texts = np.full(len(chosen), None, dtype=object)
         else:
+            self.declared = self.declared or batch.declared
             self._add_codes(batch)
-
-    def _add_numbers(
-        self, batch: NumericBatch, chosen: NDArray[np.intp], keep: NDArray[np.intp] | None
-    ) -> None:
-        # Kind inference for numbers only needs the sample; the counting pass sees every row.
-        sample = np.concatenate([self.sample, batch.values[chosen]])
+            labels = np.empty(len(batch.categories) + 1, dtype=object)
+            labels[:-1] = batch.categories  # code -1 (missing) picks the trailing None
+            values = np.full(len(chosen), np.nan)
+            texts = labels[batch.codes[chosen]]
+            if self.texts is None:
+                self.texts = np.full(len(self.sample), None, dtype=object)
+        sample = np.concatenate([self.sample, values])
         self.sample = sample if keep is None else sample[keep]
+        if self.texts is not None and texts is not None:
+            combined = np.concatenate([self.texts, texts])
+            self.texts = combined if keep is None else combined[keep]
 
     def _add_codes(self, batch: CodesBatch) -> None:
         per_category = batch.category_counts()
@@ -160,23 +180,27 @@ class _ColumnScan:
         return combine_physical(self.physicals)
 
     def evidence(self) -> ColumnEvidence:
-        non_missing = self.rows - self.missing
-        if self.counts or not self.wants_numbers:
-            total = sum(self.counts.values()) or 1
+        if self.texts is not None:
+            counted = sum(self.counts.values())
+            total = counted or 1
             lengths = sum(len(name) * n for name, n in self.counts.items()) / total
             spaces = sum(n for name, n in self.counts.items() if " " in name.strip()) / total
-            numeric = sum(n for name, n in self.counts.items() if _is_number(name)) / total
+            numbers = sum(n for name, n in self.counts.items() if looks_like_number(name))
+            dates = sum(n for name, n in self.counts.items() if looks_like_datetime(name))
+            seen = (counted + self.number_rows) or 1
             return ColumnEvidence(
                 self.name,
                 self.physical,
                 self.rows,
-                non_missing,
+                self.rows - self.missing,
                 None if self.overflow else len(self.counts),
                 mean_length=lengths,
                 share_with_spaces=spaces,
-                share_numeric_text=numeric,
+                share_numeric_text=(numbers + self.number_rows) / seen,
+                share_datetime_text=dates / seen,
+                declared_categorical=self.declared,
             )
-        finite = self.sorted_sample()
+        finite = self.sorted_values(Kind.NUMERIC)
         if not len(finite):
             return ColumnEvidence(self.name, self.physical, self.rows, 0, 0)
         return ColumnEvidence(
@@ -188,41 +212,41 @@ class _ColumnScan:
             minimum=float(finite[0]),
             maximum=float(finite[-1]),
             integer_valued=bool(np.all(finite == np.floor(finite))),
-            share_numeric_text=1.0 - self.invalid / self.rows,
         )
 
-    def sorted_sample(self) -> NDArray[np.float64]:
-        """The finite sampled values, ascending (computed once)."""
-        if self._sorted is None:
-            self._sorted = np.sort(self.sample[np.isfinite(self.sample)])
-        return self._sorted
+    def sorted_values(self, kind: Kind) -> NDArray[np.float64]:
+        """The finite sampled values as ``kind`` reads them (text parsed), ascending."""
+        if kind not in self._sorted:
+            values = self.sample
+            if self.texts is not None:
+                rows = np.flatnonzero([text is not None for text in self.texts.tolist()])
+                parse = text_to_seconds if kind is Kind.DATETIME else text_to_numbers
+                values = values.copy()
+                values[rows] = parse(self.texts[rows].tolist())
+            self._sorted[kind] = np.sort(values[np.isfinite(values)])
+        return self._sorted[kind]
 
     def grid(self, kind: Kind, options: ProfileOptions) -> Grid:
         if kind in NUMERIC_KINDS:
-            return NumericGrid.from_sorted(self.sorted_sample(), bins=options.bins)
+            return NumericGrid.from_sorted(self.sorted_values(kind), bins=options.bins)
         if kind in (Kind.TEXT, Kind.ID):
             return CategoricalGrid((), complete=False)
         if kind is Kind.BOOLEAN and not self.counts:
             return CategoricalGrid(("0", "1"))
         if kind is Kind.BOOLEAN and self.physical is Physical.BOOL:
             return CategoricalGrid(("false", "true"))
-        counts = self.counts
-        if not counts and len(self.sample):
-            # The user made a numeric column categorical: count the sampled values' texts.
-            codes = numbers_to_codes(NumericBatch(self.sample, 0, Physical.FLOAT))
-            counts = dict(zip(codes.categories, codes.category_counts().tolist(), strict=True))
+        counts = dict(self.counts)
+        numbers = self.sample[~np.isnan(self.sample)]
+        if len(numbers):
+            # Rows that arrived as numbers in a categorical column: count the sampled values'
+            # texts (the counting pass counts every row; this only places the categories).
+            codes = numbers_to_codes(NumericBatch(numbers, 0, Physical.FLOAT))
+            for name, n in zip(codes.categories, codes.category_counts().tolist(), strict=True):
+                counts[name] = counts.get(name, 0) + n
         grid = CategoricalGrid.from_counts(counts, max_categories=options.max_categories)
         if self.overflow:
             grid = CategoricalGrid(grid.categories, complete=False)
         return grid
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def fit_reference(
@@ -238,10 +262,7 @@ def fit_reference(
         raise InputError(f"{source.name}: no columns")
     fixed = _fixed_columns(overrides, source)
     wanted = [n for n in columns if fixed.get(n) is None or fixed[n].role is not Role.IGNORE]
-    scans = {
-        name: _ColumnScan(name, _wants_numbers(name, source.physical.get(name), fixed))
-        for name in wanted
-    }
+    scans = {name: _ColumnScan(name) for name in wanted}
     reservoir = _Reservoir(options.sample_rows, options.seed)
     rows = 0
     with _pool(options) as pool:
@@ -274,15 +295,12 @@ def fit_reference(
         for column in schema
         if column.role is not Role.IGNORE
     }
-    profile = profile_batches(source, grids, options, progress)
+    profile = profile_batches(source, grids, options, progress, kinds=_kinds(schema))
     return Reference(schema, profile)
 
 
-def _wants_numbers(name: str, physical: Physical | None, fixed: dict[str, ColumnOverride]) -> bool:
-    override = fixed.get(name)
-    if override is not None and override.kind is not None:
-        return override.kind in NUMERIC_KINDS
-    return physical in (Physical.INT, Physical.FLOAT, Physical.DATETIME, Physical.NULL)
+def _kinds(schema: Schema) -> dict[str, Kind]:
+    return {column.name: column.kind for column in schema}
 
 
 def _fixed_columns(
@@ -311,15 +329,22 @@ def profile_batches(
     grids: dict[str, Grid],
     options: ProfileOptions | None = None,
     progress: Progress | None = None,
+    *,
+    kinds: dict[str, Kind] | None = None,
 ) -> DatasetProfile:
-    """Count every batch of ``source`` on ``grids`` and merge the batch profiles."""
+    """Count every batch of ``source`` on ``grids`` and merge the batch profiles.
+
+    ``kinds`` says how text reaches a numeric grid: as seconds for ``datetime`` columns, as
+    numbers otherwise.
+    """
+    datetimes = frozenset(n for n, kind in (kinds or {}).items() if kind is Kind.DATETIME)
     options = options or ProfileOptions()
     present = [name for name in grids if name in source.columns]
     merged: dict[str, ColumnProfile] = {}
     rows = 0
     with _pool(options) as pool:
         for batch in source.batches():
-            profiles = pool.map(partial(_profile_column, grids, batch), present)
+            profiles = pool.map(partial(_profile_column, grids, datetimes, batch), present)
             for name, profile in zip(present, profiles, strict=True):
                 merged[name] = merge_columns(merged[name], profile) if name in merged else profile
             rows += batch.rows
@@ -346,12 +371,15 @@ def _scan_column(
     scans[name].add(batch[name], chosen, keep)
 
 
-def _profile_column(grids: dict[str, Grid], batch: Batch, name: str) -> ColumnProfile:
+def _profile_column(
+    grids: dict[str, Grid], datetimes: frozenset[str], batch: Batch, name: str
+) -> ColumnProfile:
     grid = grids[name]
     column = batch[name]
     if isinstance(grid, NumericGrid):
         if isinstance(column, CodesBatch):
-            column = codes_to_numbers(column)[0]
+            parse = codes_to_seconds if name in datetimes else codes_to_numbers
+            column = parse(column)[0]
         return NumericProfile.from_batch(grid, column)
     if isinstance(column, NumericBatch):
         column = numbers_to_codes(column)
@@ -366,7 +394,7 @@ def profile_current(
 ) -> DatasetProfile:
     """Profile a batch of current data on the reference's grids."""
     grids = {name: profile.grid for name, profile in reference.profile.columns.items()}
-    return profile_batches(source, grids, options, progress)
+    return profile_batches(source, grids, options, progress, kinds=_kinds(reference.schema))
 
 
 def merge_profiles(profiles: Iterable[DatasetProfile]) -> DatasetProfile:

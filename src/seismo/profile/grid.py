@@ -24,6 +24,8 @@ from seismo.profile._codec import decode_array, encode_array
 from seismo.stats._binning import quantile_edges
 
 DEFAULT_BINS = 1000
+#: Sampled values of each tail that become edges of their own (see NumericGrid.from_sorted).
+TAIL_EDGES = 256
 PSI_BINS = 10
 DEFAULT_MAX_CATEGORIES = 1000
 OTHER = "(other)"
@@ -39,8 +41,8 @@ class NumericGrid:
     Examples
     --------
     >>> grid = NumericGrid.from_sorted(np.arange(1.0, 101.0), bins=4, psi_bins=2)
-    >>> grid.edges.tolist()
-    [0.9999999999999999, 1.0, 25.0, 50.0, 75.0, 100.0]
+    >>> grid.edges.tolist()[:4], grid.edges.tolist()[-4:]
+    ([0.9999999999999999, 1.0, 2.0, 3.0], [97.0, 98.0, 99.0, 100.0])
     >>> grid.psi_edges.tolist()
     [50.0]
     """
@@ -75,7 +77,12 @@ class NumericGrid:
         interior = quantile_edges(sorted_values, bins)
         below_min = np.nextafter(sorted_values[0], -np.inf)
         ends = np.array([below_min, sorted_values[0], sorted_values[-1]], dtype=np.float64)
-        edges = np.unique(np.concatenate([interior, ends]))
+        # The outermost equal-frequency bins of a heavy tail span orders of magnitude; every
+        # sampled value in them is an edge too, so the tails are binned as finely as the
+        # sample allows (at most TAIL_EDGES per side).
+        tail = min(TAIL_EDGES, len(sorted_values) // bins)
+        tails = np.concatenate([sorted_values[:tail], sorted_values[len(sorted_values) - tail :]])
+        edges = np.unique(np.concatenate([interior, ends, tails]))
         return cls(edges, quantile_edges(sorted_values, psi_bins))
 
     @property

@@ -24,21 +24,28 @@ class ColumnEvidence:
     integer_valued: bool = False
     mean_length: float = 0.0  # text columns: characters per value
     share_with_spaces: float = 0.0
-    share_numeric_text: float = 0.0  # text values that parse as numbers
+    share_numeric_text: float = 0.0  # values that are numbers (leading-zero codes are not)
+    share_datetime_text: float = 0.0  # text values that are ISO 8601 dates or datetimes
+    declared_categorical: bool = False  # the storage type says categorical (a dictionary)
 
 
 def infer_kind(evidence: ColumnEvidence) -> Kind:
     """Pick a kind; documented rules, first match wins.
 
     1. Booleans, and integers whose only values are 0 and 1, are ``boolean``.
-    2. Timestamps and dates are ``datetime``.
-    3. Integers named like an identifier (``id``, ``user_id``, ``*_key``) whose values are all
+    2. A column whose type declares it categorical (pandas ``category``, Arrow ``dictionary``,
+       polars ``Categorical``/``Enum``) is ``categorical``, whatever its values look like.
+    3. Timestamps and dates are ``datetime``.
+    4. Integers named like an identifier (``id``, ``user_id``, ``*_key``) whose values are all
        distinct are ``id``.
-    4. Other numbers are ``numeric``.
-    5. Text of which at least 90% parses as numbers is ``numeric`` (the rest are counted invalid).
-    6. Text with mostly distinct values is ``text`` when values are long or contain spaces,
+    5. Other numbers are ``numeric``.
+    6. Text of which at least 90% are numbers is ``numeric`` (the rest are counted invalid).
+       Codes with a leading zero (``"02139"``, ``"007"``) are not numbers: they are labels.
+    7. Text of which at least 90% are ISO 8601 dates or datetimes (``"2011-01-01"``,
+       ``"2011-01-01T08:30:00Z"``) is ``datetime``.
+    8. Text with mostly distinct values is ``text`` when values are long or contain spaces,
        else ``id``.
-    7. Other text is ``categorical``.
+    9. Other text is ``categorical``.
 
     Examples
     --------
@@ -50,6 +57,8 @@ def infer_kind(evidence: ColumnEvidence) -> Kind:
     physical = evidence.physical
     if physical is Physical.BOOL:
         return Kind.BOOLEAN
+    if evidence.declared_categorical:
+        return Kind.CATEGORICAL
     if physical is Physical.DATETIME:
         return Kind.DATETIME
     if physical in (Physical.INT, Physical.FLOAT, Physical.NULL):
@@ -73,6 +82,8 @@ def infer_kind(evidence: ColumnEvidence) -> Kind:
         return Kind.NUMERIC
     if evidence.non_missing and evidence.share_numeric_text >= 0.9:
         return Kind.NUMERIC
+    if evidence.non_missing and evidence.share_datetime_text >= 0.9:
+        return Kind.DATETIME
     mostly_distinct = evidence.distinct is None or (
         evidence.non_missing >= 20 and evidence.distinct > 0.5 * evidence.non_missing
     )

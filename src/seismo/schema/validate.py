@@ -211,6 +211,17 @@ def _numeric_checks(
     policy: QualityPolicy,
 ) -> list[Anomaly]:
     found = []
+    if not len(reference.grid.edges) and (reference.finite_count or current.finite_count):
+        found.append(
+            Anomaly(
+                "no_grid",
+                name,
+                Level.ERROR,
+                f"column {name!r}: the reference sample held no finite value, so there are no "
+                "bins to compare the finite values on; the column is not tested (declare its "
+                "kind in the schema, or use a reference with values)",
+            )
+        )
     infinite = current.posinf_count + current.neginf_count
     if infinite and not (reference.posinf_count + reference.neginf_count):
         found.append(

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from seismo.stats._binning import FloatArray, check_counts, numeric_values
 
@@ -112,8 +112,15 @@ def wasserstein_grid(
     low: float,
     high: float,
     reference_std: float,
+    reference_bins: BinValues | None = None,
+    current_bins: BinValues | None = None,
 ) -> WassersteinResult:
     """Wasserstein-1 estimate with a guaranteed error bound from counts on a bin grid.
+
+    With the sum, smallest and largest value of each bin on both sides (``reference_bins``,
+    ``current_bins``: three arrays each, NaN extremes for empty bins) the result is exact
+    wherever the two CDFs do not cross inside a bin, and the bound only covers what the bins
+    leave open (see "With bin values" below); without them it is the trapezoid rule.
 
     The counts are on the ``len(edges) + 1`` bins of :mod:`seismo.stats._binning`:
     ``(-inf, e_0], (e_0, e_1], ..., (e_last, +inf)``. ``low`` and ``high`` are the smallest
@@ -138,6 +145,24 @@ def wasserstein_grid(
     the true integral and the trapezoid differ by at most ``w_i (p_i + q_i)/2``. (This is
     half of the cruder ``sum_i w_i (p_i + q_i)``.) Outside ``[low, high]`` both CDFs are 0
     or 1 and contribute nothing.
+
+    With bin values: on interval ``i = [a, b]`` a CDF rising by ``p_i`` over values of mean
+    ``m_i`` integrates exactly: ``integral_a^b (F(x) - F(a)) dx = p_i (b - m_i)`` (each value
+    ``x`` adds ``1/N`` on ``[x, b]``). So ``A_i = integral_i (F - G) = w_i u + p_i (b - m_i)
+    - q_i (b - m'_i)`` is exact, with ``u`` the CDF difference at ``a``. When ``F - G`` cannot
+    change sign inside the interval, ``integral_i |F - G| = |A_i|`` exactly. Where it can, the
+    bin's extremes cut the interval into pieces on which each CDF is either constant (before
+    its smallest value, after its largest) or strictly between its two ends (at least one
+    value at each extreme), so ``F - G`` lies in a known range ``[l_k, r_k]`` on piece ``k``
+    of width ``h_k``. With ``x_k = integral_k (F - G)`` in ``[h_k l_k, h_k r_k]`` and
+    ``sum_k x_k = A_i``: ``integral_i |F - G| = A_i + 2 sum_k x_k^-`` is at most
+    ``A_i + 2 min(N, P - A_i)`` (``N``, ``P``: the largest negative and positive parts the
+    boxes allow) and at least ``C + |A_i - S|`` (every ``x_k`` at its point nearest 0, with
+    cost ``C`` and sum ``S``). The estimate spreads each side's bin mass uniformly with its
+    exact mean (a distribution the counts and sums allow) and is clipped into those limits;
+    the bound is the distance to the farther limit. Only bins where the CDFs may cross
+    contribute to the bound, so a far outlier, a heavy tail (a wide outer bin) or tied
+    values (a bin holding one value) do not make it loose.
 
     Parameters
     ----------
@@ -196,13 +221,185 @@ def wasserstein_grid(
     p, q = ref / ref.sum(), cur / cur.sum()
     cdf_ref = np.concatenate(([0.0], np.cumsum(p)))
     cdf_cur = np.concatenate(([0.0], np.cumsum(q)))
-    gaps = np.abs(cdf_ref - cdf_cur)
-    gaps[-1] = 0.0  # both CDFs are exactly 1 at ``high``; drop the rounding residue
-    distance = float(np.dot(widths, (gaps[:-1] + gaps[1:]) / 2.0))
-    bound = float(np.dot(widths, (p + q) / 2.0))
+    if reference_bins is not None and current_bins is not None:
+        distance, bound = _with_bin_values(
+            points,
+            (cdf_ref - cdf_cur)[:-1],
+            _Side(p, ref, *_bin_values(reference_bins, ref, points)),
+            _Side(q, cur, *_bin_values(current_bins, cur, points)),
+        )
+    else:
+        gaps = np.abs(cdf_ref - cdf_cur)
+        gaps[-1] = 0.0  # both CDFs are exactly 1 at ``high``; drop the rounding residue
+        distance = float(np.dot(widths, (gaps[:-1] + gaps[1:]) / 2.0))
+        bound = float(np.dot(widths, (p + q) / 2.0))
     return WassersteinResult(
         statistic=distance,
         normalized=_normalize(distance, reference_std),
         reference_std=reference_std,
         bound=bound,
     )
+
+
+BinValues = tuple[ArrayLike, ArrayLike, ArrayLike]
+_ROUNDING = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One sample on the bins: shares, counts, and each bin's mean, smallest and largest value."""
+
+    share: FloatArray
+    count: FloatArray
+    mean: FloatArray
+    low: FloatArray
+    high: FloatArray
+
+
+def _bin_values(
+    values: BinValues, counts: FloatArray, points: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Bin means and extremes, kept inside each interval (rounding); empty bins sit at the right
+    end so their CDF stays flat over the interval."""
+    sums, minima, maxima = (np.asarray(v, dtype=np.float64) for v in values)
+    if not (sums.shape == minima.shape == maxima.shape == counts.shape):
+        raise ValueError(f"bin values must be three arrays of {counts.size} numbers, one per bin.")
+    left, right = points[:-1], points[1:]
+    filled = counts > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(filled, sums / np.maximum(counts, 1), right)
+    low = np.where(filled, minima, right)
+    high = np.where(filled, maxima, right)
+    if not bool(np.all(np.isfinite(mean) & np.isfinite(low) & np.isfinite(high))):
+        raise ValueError("bin sums and extremes must be finite where a bin holds values.")
+    low = np.clip(low, left, right)
+    high = np.clip(high, low, right)
+    return np.clip(mean, low, high), low, high
+
+
+def _with_bin_values(
+    points: FloatArray, left_gaps: FloatArray, ref: _Side, cur: _Side
+) -> tuple[float, float]:
+    """``integral |F - G|`` per interval from the bin means and extremes (see
+    wasserstein_grid)."""
+    widths = np.diff(points)
+    right = points[1:]
+    u = left_gaps
+    p, q = ref.share, cur.share
+    area = widths * u + p * (right - ref.mean) - q * (right - cur.mean)
+    # A sign change needs room on both sides of 0 (beyond the cumulative sums' rounding).
+    crossing = np.flatnonzero((u + p > _ROUNDING) & (u - q < -_ROUNDING) & (widths > 0))
+    distance = np.abs(area)
+    slack = np.zeros_like(distance)
+    if len(crossing):
+        c = crossing
+        lower, upper = _piece_limits(points[:-1][c], right[c], u[c], area[c], ref, cur, c)
+        model = _uniform_model_distance(
+            points[:-1][c], right[c], u[c], (p[c], ref.mean[c]), (q[c], cur.mean[c])
+        )
+        model = np.clip(model, lower, np.maximum(upper, lower))
+        distance[c] = model
+        slack[c] = np.maximum(model - lower, upper - model)
+    return float(distance.sum()), float(slack.sum())
+
+
+def _piece_limits(
+    left: FloatArray,
+    right: FloatArray,
+    gap: FloatArray,
+    area: FloatArray,
+    ref: _Side,
+    cur: _Side,
+    bins: NDArray[np.intp],
+) -> tuple[FloatArray, FloatArray]:
+    """Lower and upper limits of ``integral |F - G|`` over each bin (see wasserstein_grid)."""
+    knots = np.sort(
+        np.stack([left, ref.low[bins], ref.high[bins], cur.low[bins], cur.high[bins], right]),
+        axis=0,
+    )
+    positive = np.zeros(len(left))
+    negative = np.zeros(len(left))
+    nearest_cost = np.zeros(len(left))
+    nearest_sum = np.zeros(len(left))
+    for k in range(knots.shape[0] - 1):
+        x0, x1 = knots[k], knots[k + 1]
+        width = x1 - x0
+        ref_low, ref_high = _rise_range(x0, x1, ref, bins)
+        cur_low, cur_high = _rise_range(x0, x1, cur, bins)
+        low = width * (gap + ref_low - cur_high)
+        high = width * (gap + ref_high - cur_low)
+        positive += np.maximum(high, 0.0)
+        negative += np.maximum(-low, 0.0)
+        nearest = np.clip(0.0, low, high)
+        nearest_cost += np.abs(nearest)
+        nearest_sum += nearest
+    upper = area + 2 * np.minimum(negative, positive - area)
+    lower = np.maximum(nearest_cost + np.abs(area - nearest_sum), np.abs(area))
+    return lower, upper
+
+
+def _rise_range(
+    x0: FloatArray, x1: FloatArray, side: _Side, bins: NDArray[np.intp]
+) -> tuple[FloatArray, FloatArray]:
+    """Range of a CDF's rise above the bin's left end on the open piece (x0, x1)."""
+    share, count = side.share[bins], side.count[bins]
+    low, high = side.low[bins], side.high[bins]
+    one = np.where(count > 0, share / np.maximum(count, 1), 0.0)  # one value's share
+    before = x1 <= low
+    after = x0 >= high
+    rise_low = np.where(before, 0.0, np.where(after, share, one))
+    rise_high = np.where(before, 0.0, np.where(after, share, share - one))
+    return rise_low, rise_high
+
+
+def _uniform_support(
+    left: FloatArray, right: FloatArray, mean: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The widest uniform inside [left, right] with the given mean: anchored at the near end."""
+    lower_half = mean - left <= right - mean
+    start = np.where(lower_half, left, 2 * mean - right)
+    stop = np.where(lower_half, 2 * mean - left, right)
+    return start, stop
+
+
+def _uniform_model_distance(
+    left: FloatArray,
+    right: FloatArray,
+    gap: FloatArray,
+    reference: tuple[FloatArray, FloatArray],
+    current: tuple[FloatArray, FloatArray],
+) -> FloatArray:
+    """``integral |F - G|`` over each bin when each side's bin mass is uniform on its support."""
+    (p, ref_mean), (q, cur_mean) = reference, current
+    ref_start, ref_stop = _uniform_support(left, right, ref_mean)
+    cur_start, cur_stop = _uniform_support(left, right, cur_mean)
+    knots = np.sort(np.stack([left, ref_start, ref_stop, cur_start, cur_stop, right]), axis=0)
+
+    def rise(x: FloatArray, start: FloatArray, stop: FloatArray, after: bool) -> FloatArray:
+        # Share of the bin's mass at or below x (just after x when ``after``, else just before).
+        span = stop - start
+        with np.errstate(invalid="ignore", divide="ignore"):
+            linear = np.clip((x - start) / span, 0.0, 1.0)
+        step = (x >= start) if after else (x > start)
+        return np.where(span > 0, linear, step.astype(np.float64))
+
+    total = np.zeros(len(left))
+    for k in range(knots.shape[0] - 1):
+        x0, x1 = knots[k], knots[k + 1]
+        d0 = gap + p * rise(x0, ref_start, ref_stop, True) - q * rise(x0, cur_start, cur_stop, True)
+        d1 = (
+            gap
+            + p * rise(x1, ref_start, ref_stop, False)
+            - q * rise(x1, cur_start, cur_stop, False)
+        )
+        total += _abs_linear_integral(x1 - x0, d0, d1)
+    return total
+
+
+def _abs_linear_integral(width: FloatArray, d0: FloatArray, d1: FloatArray) -> FloatArray:
+    """``integral |d|`` of a linear function from d0 to d1 over ``width``."""
+    same = d0 * d1 >= 0
+    magnitude = np.abs(d0) + np.abs(d1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        crossing = (d0 * d0 + d1 * d1) / (2 * magnitude)
+    return width * np.where(same, magnitude / 2, np.where(magnitude > 0, crossing, 0.0))

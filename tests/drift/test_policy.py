@@ -101,3 +101,58 @@ def test_benjamini_hochberg_is_applied_across_columns() -> None:
     raw = [c.p_value for c in report.columns]
     adjusted = [c.p_value_adjusted for c in report.columns]
     np.testing.assert_allclose(adjusted, false_discovery_control(raw, method="bh"), rtol=1e-12)
+
+
+def _tail_shift(rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Heavy right tail (hourly counts, delays): only the top decile grows, by 3x. Every value
+    stays in its reference decile, so decile PSI sees nothing; W/σ sees the tail."""
+    reference = np.round(rng.lognormal(2.0, 1.0, rows))
+    current = np.round(rng.lognormal(2.0, 1.0, rows))
+    top = current > np.quantile(reference, 0.9)
+    current[top] *= 3.0
+    return reference, current
+
+
+def _tied_location_shift(rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tie-heavy counts (many zeros, few distinct values): the non-zero part moves up."""
+    reference = np.where(rng.random(rows) < 0.5, 0.0, rng.poisson(2.0, rows))
+    current = np.where(rng.random(rows) < 0.5, 0.0, rng.poisson(2.6, rows))
+    return reference.astype(float), current.astype(float)
+
+
+def _small_location_shift(rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """A year of daily readings: a quarter-sigma location shift on 365 rows."""
+    return rng.normal(60.0, 15.0, 365), rng.normal(60.0 - 0.3 * 15.0, 15.0, 365)
+
+
+@pytest.mark.parametrize("case", [_tail_shift, _tied_location_shift, _small_location_shift])
+def test_material_shifts_that_decile_psi_misses_are_caught_by_w_over_sigma(case) -> None:  # type: ignore[no-untyped-def]
+    missed_by_psi_alone = 0
+    for seed in range(5):
+        reference, current = case(np.random.default_rng(seed), 20_000)
+        column = seismo.compare({"x": reference}, {"x": current})["x"]
+        assert column.drifted, (seed, column)
+        assert "wasserstein_normalized" in column.large_by
+        assert column.wasserstein_normalized is not None
+        assert column.wasserstein_threshold is not None
+        assert column.wasserstein_normalized >= column.wasserstein_threshold >= 0.1
+        effects = {e["name"]: e for e in column.to_dict()["effects"]}
+        assert effects["wasserstein_normalized"]["reached"] is True
+        assert effects["psi"]["reached"] is (column.psi >= column.threshold)  # type: ignore[operator]
+        # PSI alone (the earlier rule) misses these shifts.
+        psi_only = DriftConfig(wasserstein_floor=None)
+        alone = seismo.compare({"x": reference}, {"x": current}, config=psi_only)["x"]
+        missed_by_psi_alone += not alone.drifted
+    assert missed_by_psi_alone >= 3
+
+
+def test_each_effect_is_calibrated_at_the_split_level() -> None:
+    """Two effects decide, so each bar is its null 99.5th percentile: under no drift the
+    chance that either clears its bar stays at 1%."""
+    assert DriftConfig().calibration_level(2) == pytest.approx(0.995)
+    rng = np.random.default_rng(12)
+    reference, current = rng.normal(0, 1, 5_000), rng.normal(0, 1, 60)
+    column = seismo.compare({"x": reference}, {"x": current})["x"]
+    assert column.threshold_source == "calibrated"
+    assert column.wasserstein_threshold_source == "calibrated"
+    assert column.wasserstein_threshold is not None and column.wasserstein_threshold > 0.1

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sklearn.metrics import accuracy_score, f1_score
 
 import seismo
 from seismo.monitor import Monitor, MonitorSettings, WindowState, window_start
+from seismo.schema.types import Kind
 from seismo.service.app import create_app
 from seismo.service.config import ServiceSettings
 from seismo.service.models import register_model
@@ -210,3 +212,49 @@ def test_prediction_drift_compares_logged_outputs_with_the_reference_predictions
     assert window["features"]["prediction"]["drifted"]
     assert window["features"]["score"]["drifted"]
     assert not window["features"]["mean radius"]["drifted"]
+
+
+def _coded_frame(rows: int, seed: int, codes: list[str]) -> pd.DataFrame:
+    """A census-like table: a numeric code stored as text ("16"), with some "unknown"."""
+    rng = np.random.default_rng(seed)
+    values = rng.choice([*codes, "unknown"], rows, p=[0.96 / len(codes)] * len(codes) + [0.04])
+    return pd.DataFrame({"SCHL": values, "AGEP": rng.normal(40, 10, rows)})
+
+
+def test_numbers_stored_as_text_are_accepted_at_ingest_and_monitored_as_numbers(
+    tmp_path: Path,
+) -> None:
+    """A model registered without a schema takes every value its reference had ("16",
+    "unknown") and the monitor reads them as the reference was read: numbers, the rest
+    invalid, so a shift of the codes is caught."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url, upgrade=True)
+    reference = seismo.fit_reference(_coded_frame(4000, 0, [str(i) for i in range(1, 25)]))
+    assert reference.schema["SCHL"].kind is Kind.NUMERIC
+    register_model(store, "census", reference=reference, task="regression")
+    settings = ServiceSettings(store=url, monitor={"window": "1d"})
+    with TestClient(create_app(settings, store=store)) as http:
+        for day, codes in enumerate([[str(i) for i in range(1, 25)], ["20", "21", "22"]]):
+            frame = _coded_frame(800, 10 + day, codes)
+            rows = [
+                {
+                    "features": features,
+                    "output": 1.0,
+                    "timestamp": (DAY0 + timedelta(days=day, seconds=60 * i)).isoformat(),
+                }
+                for i, features in enumerate(frame.to_dict(orient="records"))
+            ]
+            rows[0]["features"]["SCHL"] = 16  # a number where the reference had text: fine too
+            response = http.post("/v1/models/census/predictions", json={"predictions": rows})
+            assert response.status_code == 200, response.text
+        predict = http.post(
+            "/v1/models/census/predictions",
+            json={"predictions": [{"features": {"SCHL": "16", "AGEP": "old"}, "output": 1.0}]},
+        )
+        assert predict.status_code == 422  # AGEP was numbers in the reference: text is refused
+        assert "AGEP" in predict.text
+        assert http.post("/v1/monitor/run").status_code == 200
+        windows = http.get("/v1/models/census/drift").json()["windows"]
+    store.close()
+    assert [w["features"]["SCHL"]["drifted"] for w in windows] == [False, True]
+    assert [w["features"]["AGEP"]["drifted"] for w in windows] == [False, False]

@@ -12,7 +12,7 @@ import numpy as np
 
 from seismo.errors import InputError
 from seismo.profile.dataset import Reference
-from seismo.schema.types import Kind, Role
+from seismo.schema.types import ColumnSchema, Kind, Physical, Role
 from seismo.store.base import ModelVersion, Store
 
 TASKS = ("classification", "regression")
@@ -168,14 +168,14 @@ class HostedModel:
     """A model version ready to serve: metadata, reference kinds and (if hosted) the estimator."""
 
     version: ModelVersion
-    kinds: dict[str, Kind]
+    kinds: dict[str, Kind]  # what each feature's request values are validated as
     estimator: Any | None = None
     _lock: threading.Lock | None = None
 
     @classmethod
     def load(cls, version: ModelVersion) -> HostedModel:
         reference = Reference.from_bytes(version.reference)
-        kinds = {name: reference.schema[name].kind for name in version.features}
+        kinds = {name: accepted_kind(reference.schema[name]) for name in version.features}
         estimator = load_artifact(version.artifact) if version.artifact else None
         return cls(version, kinds, estimator, threading.Lock())
 
@@ -203,6 +203,16 @@ class HostedModel:
             return outputs, scores
         predictions = np.asarray(self.estimator.predict(data))
         return [_plain(value) for value in predictions.tolist()], None
+
+
+def accepted_kind(column: ColumnSchema) -> Kind:
+    """The kind a feature's request values are validated as: the reference's, except that a
+    numeric column the reference held as text ("16", "unknown") takes text as well, which the
+    monitor reads as the reference was read (text that is not a number counts as invalid), so
+    every value the reference had is accepted."""
+    if column.kind is Kind.NUMERIC and column.physical in (Physical.STRING, Physical.MIXED):
+        return Kind.CATEGORICAL
+    return column.kind
 
 
 def _plain(value: Any) -> Any:

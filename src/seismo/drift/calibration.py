@@ -149,10 +149,11 @@ def _bridge_moments(reference: NumericProfile) -> tuple[float, float]:
             rise = np.where(inside, share * (edges[1:] - bin_mean) / widths, 0.0)
         level = cumulative[:-1] + np.clip(rise, 0.0, share)
     weight = widths * np.sqrt(np.clip(level * (1 - level), 0.0, None))
-    groups = np.array_split(np.arange(len(weight)), min(BRIDGE_GROUPS, len(weight)))
-    mass = np.array([weight[g].sum() for g in groups])
+    starts = np.linspace(0, len(weight), min(BRIDGE_GROUPS, len(weight)) + 1).astype(np.intp)
+    starts = np.unique(starts[:-1])
+    mass = np.add.reduceat(weight, starts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        at = np.array([np.dot(weight[g], level[g]) for g in groups]) / mass
+        at = np.add.reduceat(weight * level, starts) / mass
     keep = mass > 0
     mass, at = mass[keep], np.clip(at[keep], 1e-12, 1 - 1e-12)
     sd = np.sqrt(at * (1 - at))

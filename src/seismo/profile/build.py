@@ -143,7 +143,7 @@ class _ColumnScan:
         self.rows += len(batch)
         texts: NDArray[np.object_] | None = None
         if isinstance(batch, NumericBatch):
-            self.number_rows += len(batch) - int(np.count_nonzero(np.isnan(batch.values)))
+            self.number_rows += len(batch) - batch.null_count
             values = batch.values[chosen]
             if self.texts is not None:
                 texts = np.full(len(chosen), None, dtype=object)

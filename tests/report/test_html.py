@@ -156,8 +156,9 @@ def test_header_shows_names_rows_verdict_policy_and_version(report: DriftReport,
     assert f"{ROWS:,} rows" in page
     assert "Benjamini–Hochberg" in page
     assert "α = 0.05" in page
-    assert "effect = PSI" in page
-    assert "threshold calibrated" in page and "floor 0.100" in page
+    assert "large when PSI or W/σ reaches its bar" in page
+    assert "99.5th percentile under no drift" in page
+    assert "PSI floor 0.100" in page and "W/σ floor 0.100" in page
     assert f"seismo {seismo.__version__}" in page
     assert "2024-06-01 12:30 UTC" in page
 
@@ -476,3 +477,18 @@ def test_nice_step() -> None:
         assert round(mantissa, 9) in (1.0, 2.0, 2.5, 5.0)
     assert figures.nice_step(40.0, time=True) == 60.0
     assert figures.nice_step(0.0) == 1.0
+
+
+def test_a_column_drifted_by_w_over_sigma_says_so() -> None:
+    """The verdict names the effect that decided: here a tail that triples while every value
+    stays in its decile (PSI below its bar, W/σ above)."""
+    rng = np.random.default_rng(0)
+    reference = np.round(rng.lognormal(2.0, 1.0, 20_000))
+    current = np.round(rng.lognormal(2.0, 1.0, 20_000))
+    current[current > np.quantile(reference, 0.9)] *= 3.0
+    report = seismo.compare({"delay": reference}, {"delay": current})
+    assert report["delay"].large_by == ("wasserstein_normalized",)
+    card = _card(render_html(report), "delay")
+    assert "large (W/σ at or above its threshold)" in card
+    assert "W/σ" in card
+    assert re.search(r"PSI [0-9.]+ (&lt;|<) threshold", card), card

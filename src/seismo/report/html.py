@@ -31,7 +31,7 @@ __all__ = ["render_html"]
 
 METHODS = {"ks": "KS", "chi2": "χ²", "ztest": "z-test"}
 STATISTICS = {"ks": "D", "chi2": "χ²", "ztest": "z"}
-EFFECTS = {"psi": "PSI", "jensen_shannon": "JS distance"}
+EFFECTS = {"psi": "PSI", "jensen_shannon": "JS distance", "wasserstein_normalized": "W/σ"}
 ROLE_ORDER = (Role.PREDICTION, Role.SCORE, Role.TARGET)
 #: Columns whose details are shown open when the report is small.
 OPEN_ALL_UP_TO = 12
@@ -281,21 +281,34 @@ def _policy(report: DriftReport) -> str:
     tests = ", ".join(
         f"{METHODS.get(test, test)} ({kind.value})" for kind, test in config.tests.items()
     )
+    floors = f"{effect} floor {_effect(config.effect_floor)}"
+    if config.wasserstein_floor is not None:
+        floors += f", W/σ floor {_effect(config.wasserstein_floor)} (numeric)"
     if config.thresholds == "calibrated":
+        level = config.calibration_level(1 if config.wasserstein_floor is None else 2)
         threshold = (
-            f"threshold calibrated ({_number(config.calibration_quantile * 100)}th percentile of "
-            f"{_count(config.bootstrap)} reference resamples), floor {_effect(config.effect_floor)}"
+            f"each bar the larger of its floor and its noise level at these sizes "
+            f"({_number(level * 100)}th percentile under no drift: {_count(config.bootstrap)} "
+            f"reference resamples for {effect}, the large-sample law of W for W/σ) · {floors}"
         )
     else:
-        threshold = f"static threshold {_effect(config.effect_floor)}"
+        threshold = f"static thresholds · {floors}"
+    large = (
+        f"large when {effect} or W/σ reaches its bar"
+        if config.wasserstein_floor is not None
+        else f"large when {effect} reaches its bar"
+    )
+    high = f"high severity at {effect} ≥ {_effect(config.effect_high)}"
+    if config.wasserstein_floor is not None:
+        high += f" or W/σ ≥ {_effect(config.wasserstein_high)}"
     dataset = (
         "dataset drifted when any tested feature drifts"
         if config.drift_share == 0
         else f"dataset drifted when more than {_share(config.drift_share)} of tested features drift"
     )
     return (
-        f"{tests} at α = {_number(config.alpha)} with Benjamini–Hochberg · effect = {effect}, "
-        f"{threshold} · high severity at {effect} ≥ {_effect(config.effect_high)} · {dataset}"
+        f"drifted = significant and large · {tests} at α = {_number(config.alpha)} with "
+        f"Benjamini–Hochberg · {large}: {threshold} · {high} · {dataset}"
     )
 
 
@@ -374,7 +387,14 @@ def _card(
             statistics.append(f"PSI {_effect(result.psi)}")
         if config.effect == "psi" and result.jensen_shannon is not None:
             statistics.append(f"JS distance {_effect(result.jensen_shannon)}")
-        if result.wasserstein_normalized is not None:
+        if result.wasserstein_normalized is not None and result.wasserstein_threshold is not None:
+            reached = "wasserstein_normalized" in result.large_by
+            statistics.append(
+                f"Wasserstein / σ {_effect(result.wasserstein_normalized)} "
+                f"{'≥' if reached else '<'} threshold {_effect(result.wasserstein_threshold)} "
+                f"({result.wasserstein_threshold_source})"
+            )
+        elif result.wasserstein_normalized is not None:
             statistics.append(f"Wasserstein / σ {_effect(result.wasserstein_normalized)}")
         decision = _decision(result, report)
     else:
@@ -433,31 +453,28 @@ def _relation(text: str, *, bare: bool = False) -> str:
 
 def _decision(result: ColumnDrift, report: DriftReport) -> str:
     alpha = _number(report.config.alpha)
-    effect_name = EFFECTS.get(report.config.effect, report.config.effect)
+    names = [EFFECTS.get(name, name) for name, *_ in result.effects]
+    effects = " or ".join(names) or "the effect"
     significant = result.p_value_adjusted is not None and result.p_value_adjusted <= (
         report.config.alpha
     )
-    large = (
-        result.effect is not None
-        and result.threshold is not None
-        and result.effect >= result.threshold
-    )
+    reached = " and ".join(EFFECTS.get(name, name) for name in result.large_by)
     if result.drifted:
         return (
             f"Drifted ({result.severity.value}): the change is significant (p ≤ {alpha}) and "
-            f"large ({effect_name} at or above the threshold)."
+            f"large ({reached} at or above its threshold)."
         )
-    if significant and not large:
+    if significant and not reached:
         return (
             f"Not drifted: the change is significant (p ≤ {alpha}) but small "
-            f"({effect_name} below the threshold)."
+            f"({effects} below {'its' if len(names) == 1 else 'their'} threshold)."
         )
-    if large and not significant:
+    if reached and not significant:
         return (
-            f"Not drifted: {effect_name} reaches the threshold but the change is not "
+            f"Not drifted: {reached} reaches its threshold but the change is not "
             f"significant (p > {alpha})."
         )
-    return f"Not drifted: no significant change (p > {alpha}) and {effect_name} below threshold."
+    return f"Not drifted: no significant change (p > {alpha}) and {effects} below threshold."
 
 
 def _summary(result: ColumnDrift) -> tuple[tuple[_Stat, ...], tuple[_Stat, ...]]:

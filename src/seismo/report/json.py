@@ -27,7 +27,12 @@ def report_to_dict(report: DriftReport) -> dict[str, Any]:
             "effect": config.effect,
             "effect_floor": config.effect_floor,
             "effect_high": config.effect_high,
+            "wasserstein_floor": config.wasserstein_floor,
+            "wasserstein_high": config.wasserstein_high,
             "calibration_quantile": config.calibration_quantile,
+            "calibration_level": config.calibration_level(
+                1 if config.wasserstein_floor is None else 2
+            ),
             "bootstrap": config.bootstrap,
             "drift_share": config.drift_share,
             "tests": {kind.value: test for kind, test in config.tests.items()},

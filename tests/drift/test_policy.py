@@ -156,3 +156,22 @@ def test_each_effect_is_calibrated_at_the_split_level() -> None:
     assert column.threshold_source == "calibrated"
     assert column.wasserstein_threshold_source == "calibrated"
     assert column.wasserstein_threshold is not None and column.wasserstein_threshold > 0.1
+
+
+def test_a_numeric_column_without_a_grid_is_reported_not_passed_as_no_drift() -> None:
+    """Finite values too rare to reach the reference sample leave a numeric column without
+    bins: it is an error anomaly and untested, never 'no drift' with p = 1."""
+    from seismo.profile import ProfileOptions
+
+    values = np.full(50_000, np.nan)
+    values[-3:] = [1.0, 2.0, 3.0]  # past the sample of the first rows' keys, almost surely
+    reference = seismo.fit_reference(
+        {"x": values, "y": np.arange(50_000.0)}, options=ProfileOptions(sample_rows=20, seed=3)
+    )
+    assert reference.schema["x"].kind is seismo.Kind.NUMERIC
+    assert len(reference.profile.columns["x"].grid.edges) == 0  # type: ignore[union-attr]
+    report = seismo.compare(reference, {"x": np.arange(100.0), "y": np.arange(100.0)})
+    assert not report["x"].tested and not report["x"].drifted
+    assert report["x"].reason is not None and "no grid" in report["x"].reason
+    anomaly = next(a for a in report.anomalies if a.column == "x")
+    assert anomaly.check == "no_grid" and anomaly.level.value == "error"

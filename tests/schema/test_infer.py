@@ -86,3 +86,38 @@ def test_bad_schemas_name_the_field(schema: dict[str, object], message: str) -> 
     with pytest.raises(seismo.SchemaError) as caught:
         seismo.fit_reference(pd.DataFrame({"x": [1.0, 2.0]}), schema)
     assert message in str(caught.value)
+
+
+def test_declared_categories_leading_zero_codes_and_iso_dates() -> None:
+    """The issue's rules: a categorical type wins over digit-like values, codes with a leading
+    zero are labels, ISO date and datetime text is a datetime, and a schema still overrides."""
+    rng = np.random.default_rng(1)
+    rows = 2000
+    digits = rng.choice([str(i) for i in range(25)], rows)
+    frame = pd.DataFrame(
+        {
+            "education": pd.Series(digits, dtype="category"),
+            "grade": pd.Series(rng.integers(1, 6, rows), dtype="category"),
+            "digits_as_text": digits,
+            "zip": rng.choice(["02139", "00501", "10001", "94105"], rows),
+            "day": rng.choice(pd.date_range("2011-01-01", periods=60).strftime("%Y-%m-%d"), rows),
+            "stamp": [
+                f"2011-01-01T{h:02d}:{m:02d}:00Z"
+                for h, m in zip(rng.integers(0, 24, rows), rng.integers(0, 60, rows), strict=True)
+            ],
+        }
+    )
+    assert _kinds(frame) == {
+        "education": Kind.CATEGORICAL,
+        "grade": Kind.CATEGORICAL,
+        "digits_as_text": Kind.NUMERIC,
+        "zip": Kind.CATEGORICAL,
+        "day": Kind.DATETIME,
+        "stamp": Kind.DATETIME,
+    }
+    overridden = seismo.fit_reference(frame, {"columns": {"education": "numeric"}})
+    assert overridden.schema["education"].kind is Kind.NUMERIC
+    education = overridden.profile.columns["education"]
+    assert education.mean == pytest.approx(digits.astype(float).mean())  # type: ignore[union-attr]
+    day = seismo.fit_reference(frame).profile.columns["day"]
+    assert day.minimum == pd.Timestamp("2011-01-01", tz="UTC").timestamp()  # type: ignore[union-attr]

@@ -133,29 +133,60 @@ def test_material_shifts_that_decile_psi_misses_are_caught_by_w_over_sigma(case)
         column = seismo.compare({"x": reference}, {"x": current})["x"]
         assert column.drifted, (seed, column)
         assert "wasserstein_normalized" in column.large_by
-        assert column.wasserstein_normalized is not None
-        assert column.wasserstein_threshold is not None
-        assert column.wasserstein_normalized >= column.wasserstein_threshold >= 0.1
+        shape = column.effect_of("wasserstein_normalized")
+        assert shape is not None and shape.value == column.wasserstein_normalized
+        assert shape.value >= shape.threshold >= 0.1
         effects = {e["name"]: e for e in column.to_dict()["effects"]}
         assert effects["wasserstein_normalized"]["reached"] is True
         assert effects["psi"]["reached"] is (column.psi >= column.threshold)  # type: ignore[operator]
         # PSI alone (the earlier rule) misses these shifts.
-        psi_only = DriftConfig(wasserstein_floor=None)
+        psi_only = DriftConfig(wasserstein_floor=None, total_variation_floor=None)
         alone = seismo.compare({"x": reference}, {"x": current}, config=psi_only)["x"]
         missed_by_psi_alone += not alone.drifted
     assert missed_by_psi_alone >= 3
 
 
 def test_each_effect_is_calibrated_at_the_split_level() -> None:
-    """Two effects decide, so each bar is its null 99.5th percentile: under no drift the
-    chance that either clears its bar stays at 1%."""
-    assert DriftConfig().calibration_level(2) == pytest.approx(0.995)
+    """Three effects decide a numeric column (PSI, TV, W/σ), two a categorical one, so each
+    bar is its null 99.67th (99.5th) percentile: under no drift the chance that any clears
+    its bar stays at 1%."""
+    config = DriftConfig()
+    assert config.effects_for(numeric=True) == ("psi", "total_variation", "wasserstein_normalized")
+    assert config.effects_for(numeric=False) == ("psi", "total_variation")
+    assert config.calibration_level(3) == pytest.approx(1 - 0.01 / 3)
     rng = np.random.default_rng(12)
     reference, current = rng.normal(0, 1, 5_000), rng.normal(0, 1, 60)
     column = seismo.compare({"x": reference}, {"x": current})["x"]
-    assert column.threshold_source == "calibrated"
-    assert column.wasserstein_threshold_source == "calibrated"
-    assert column.wasserstein_threshold is not None and column.wasserstein_threshold > 0.1
+    assert [e.name for e in column.effects] == list(config.effects_for(numeric=True))
+    for effect in column.effects:
+        assert effect.threshold_source == "calibrated"
+        assert effect.threshold > config.floor_of(effect.name)
+    # The binned effects' bars come from one set of resampled draws, at the split level.
+    from seismo.drift.calibration import column_seed, null_effect_table
+
+    reference_deciles = np.full(10, 500)
+    table = null_effect_table(
+        reference_deciles,
+        60,
+        effects=("psi", "total_variation"),
+        draws=1000,
+        seed=column_seed(0, "x"),
+    )
+    assert {name: len(draws) for name, draws in table.items()} == {
+        "psi": 1000,
+        "total_variation": 1000,
+    }
+
+
+def test_a_ten_point_move_between_large_categories_is_material() -> None:
+    """40% -> 30% and 20% -> 30%: PSI 0.07 stays under its floor, TV 0.1 reaches it."""
+    rng = np.random.default_rng(2)
+    reference = rng.choice(["a", "b", "c"], 20_000, p=[0.4, 0.2, 0.4])
+    current = rng.choice(["a", "b", "c"], 20_000, p=[0.3, 0.3, 0.4])
+    column = seismo.compare({"x": reference}, {"x": current})["x"]
+    assert column.psi is not None and column.psi < 0.1
+    assert column.drifted and column.large_by == ("total_variation",)
+    assert column.total_variation == pytest.approx(0.1, abs=0.01)
 
 
 def test_a_numeric_column_without_a_grid_is_reported_not_passed_as_no_drift() -> None:

@@ -156,9 +156,9 @@ def test_header_shows_names_rows_verdict_policy_and_version(report: DriftReport,
     assert f"{ROWS:,} rows" in page
     assert "Benjamini–Hochberg" in page
     assert "α = 0.05" in page
-    assert "large when PSI or W/σ reaches its bar" in page
-    assert "99.5th percentile under no drift" in page
-    assert "PSI floor 0.100" in page and "W/σ floor 0.100" in page
+    assert "large when PSI or TV or W/σ reaches its bar" in page
+    assert "99.5th / 99.67th percentile under no drift" in page
+    assert "PSI floor 0.100, TV floor 0.100, W/σ floor 0.100" in page
     assert f"seismo {seismo.__version__}" in page
     assert "2024-06-01 12:30 UTC" in page
 

@@ -18,7 +18,7 @@ from seismo.stats import COUNTS_REGISTRY, REGISTRY, get
 NAMES = sorted(REGISTRY)
 COUNT_NAMES = sorted(COUNTS_REGISTRY)
 TESTS = {"ks", "chi2", "ztest"}  # statistics that also return a p-value
-SYMMETRIC = {"psi", "jensen_shannon", "hellinger", "ks", "chi2", "wasserstein"}
+SYMMETRIC = {"psi", "jensen_shannon", "hellinger", "ks", "chi2", "wasserstein", "total_variation"}
 BOOLEAN = {"ztest"}  # statistics defined on boolean samples only
 NUMERIC_ONLY = {"ks", "wasserstein"}
 
@@ -84,6 +84,7 @@ def test_registry_contents() -> None:
         "kl",
         "ks",
         "psi",
+        "total_variation",
         "wasserstein",
         "ztest",
     ]

@@ -47,7 +47,20 @@ def jensen_shannon_rows(
     return np.asarray(np.sqrt(np.clip((left + right) / 2, 0.0, 1.0)), dtype=np.float64)
 
 
-EFFECT_ROWS = {"psi": psi_rows, "jensen_shannon": jensen_shannon_rows}
+def total_variation_rows(
+    reference: NDArray[np.float64], current: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Total variation distance of each row pair (as :func:`total_variation_counts`)."""
+    p = reference / reference.sum(axis=1, keepdims=True)
+    q = current / current.sum(axis=1, keepdims=True)
+    return np.asarray(np.abs(p - q).sum(axis=1) / 2, dtype=np.float64)
+
+
+EFFECT_ROWS = {
+    "psi": psi_rows,
+    "jensen_shannon": jensen_shannon_rows,
+    "total_variation": total_variation_rows,
+}
 
 
 def column_seed(seed: int, column: str) -> int:
@@ -71,13 +84,28 @@ def null_effects(
     >>> effects.shape, bool(np.quantile(effects, 0.99) < 0.1)
     ((200,), True)
     """
+    table = null_effect_table(
+        reference_counts, current_size, effects=(effect,), draws=draws, seed=seed
+    )
+    return table[effect]
+
+
+def null_effect_table(
+    reference_counts: NDArray[np.int64],
+    current_size: int,
+    *,
+    effects: tuple[str, ...],
+    draws: int,
+    seed: int,
+) -> dict[str, NDArray[np.float64]]:
+    """Several effects on the same resampled pairs (one set of draws for all of them)."""
     draws = max(MIN_DRAWS, min(draws, CELL_BUDGET // len(reference_counts)))
     n_reference = int(reference_counts.sum())
     probabilities = reference_counts / n_reference
     rng = np.random.default_rng(seed)
     reference = rng.multinomial(n_reference, probabilities, size=draws).astype(np.float64)
     current = rng.multinomial(current_size, probabilities, size=draws).astype(np.float64)
-    return EFFECT_ROWS[effect](reference, current)
+    return {name: EFFECT_ROWS[name](reference, current) for name in effects}
 
 
 #: Groups of grid intervals over which the Brownian bridge is integrated (see below).

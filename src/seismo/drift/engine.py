@@ -6,13 +6,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from seismo.drift.calibration import column_seed, null_effects, wasserstein_null_quantile
+from seismo.drift.calibration import column_seed, null_effect_table, wasserstein_null_quantile
 from seismo.drift.config import DriftConfig
 from seismo.drift.multiple_testing import benjamini_hochberg
-from seismo.drift.result import ColumnDrift, ColumnSummary, DatasetDrift, DriftReport, Severity
-from seismo.drift.statistics import profile_statistics
+from seismo.drift.result import (
+    ColumnDrift,
+    ColumnSummary,
+    DatasetDrift,
+    DriftReport,
+    Effect,
+    Severity,
+)
+from seismo.drift.statistics import ProfileStatistics, profile_statistics
 from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference
 from seismo.profile.numeric import NumericProfile
 from seismo.schema.types import ColumnSchema, Role
@@ -23,15 +29,6 @@ TOP_CATEGORIES = 5
 
 
 @dataclass(frozen=True, slots=True)
-class _Shape:
-    """The Wasserstein effect (W/σ) of a numeric column and its threshold."""
-
-    value: float
-    threshold: float
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Measured:
     """A tested column before the report-wide multiple-testing step."""
 
@@ -39,10 +36,7 @@ class _Measured:
     method: str
     statistic: float
     p_value: float
-    effect: float
-    threshold: float
-    threshold_source: str
-    shape: _Shape | None  # the W/σ effect of a numeric column
+    effects: tuple[Effect, ...]  # the first is ``config.effect``
     metrics: dict[str, float | None]
     reference: ColumnSummary
     current: ColumnSummary
@@ -172,97 +166,85 @@ def _measure(
             wasserstein_normalized=found.wasserstein.normalized,
             wasserstein_bound=found.wasserstein.bound,
         )
-    psi, jensen_shannon = found.psi.statistic, found.jensen_shannon.statistic
-    effect_ref, effect_cur = found.reference_counts, found.current_counts
-    effect = psi if config.effect == "psi" else jensen_shannon
-    shape = None
-    if (
-        config.wasserstein_floor is not None
-        and isinstance(reference, NumericProfile)
+    metrics["total_variation"] = found.total_variation.statistic
+    values = {
+        "psi": found.psi.statistic,
+        "jensen_shannon": found.jensen_shannon.statistic,
+        "total_variation": found.total_variation.statistic,
+    }
+    numeric = (
+        isinstance(reference, NumericProfile)
         and isinstance(current, NumericProfile)
         and found.wasserstein is not None
         and math.isfinite(found.wasserstein.normalized)
-    ):
-        shape = _shape(reference, current, found.wasserstein.normalized, config)
-    level = config.calibration_level(1 if shape is None else 2)
-    threshold, source = _threshold(column.name, effect_ref, int(effect_cur.sum()), config, level)
+    )
+    if numeric and found.wasserstein is not None:
+        values["wasserstein_normalized"] = found.wasserstein.normalized
+    names = config.effects_for(numeric)
+    thresholds = _thresholds(column.name, names, found, reference, current, config)
+    effects = tuple(Effect(name, float(values[name]), *thresholds[name]) for name in names)
     return _Measured(
         column,
         test,
         float(statistic),
         float(p_value),
-        float(effect),
-        threshold,
-        source,
-        shape,
+        effects,
         metrics,
         ref_summary,
         cur_summary,
     )
 
 
-def _threshold(
+def _thresholds(
     name: str,
-    reference_counts: NDArray[np.int64],
-    current_size: int,
+    effects: tuple[str, ...],
+    found: ProfileStatistics,
+    reference: ColumnProfile,
+    current: ColumnProfile,
     config: DriftConfig,
-    level: float,
-) -> tuple[float, str]:
-    floor = config.effect_floor
+) -> dict[str, tuple[float, str]]:
+    """Each effect's threshold: the larger of its floor and its calibrated noise level."""
     if config.thresholds == "static":
-        return floor, "static"
-    effects = null_effects(
-        reference_counts,
-        current_size,
-        effect=config.effect,
+        return {effect: (config.floor_of(effect), "static") for effect in effects}
+    level = config.calibration_level(len(effects))
+    calibrated: dict[str, float] = {}
+    binned = tuple(effect for effect in effects if effect != "wasserstein_normalized")
+    table = null_effect_table(
+        found.reference_counts,
+        int(found.current_counts.sum()),
+        effects=binned,
         draws=config.bootstrap,
         seed=column_seed(config.seed, name),
     )
-    calibrated = float(np.quantile(effects, level))
-    return (calibrated, "calibrated") if calibrated > floor else (floor, "floor")
-
-
-def _shape(
-    reference: NumericProfile, current: NumericProfile, value: float, config: DriftConfig
-) -> _Shape:
-    floor = config.wasserstein_floor or 0.0
-    if config.thresholds == "static":
-        return _Shape(value, floor, "static")
-    std = reference.std
-    calibrated = math.inf
-    if std > 0:
-        calibrated = (
+    for effect, draws in table.items():
+        calibrated[effect] = float(np.quantile(draws, level))
+    if "wasserstein_normalized" in effects:
+        assert isinstance(reference, NumericProfile) and isinstance(current, NumericProfile)
+        std = reference.std
+        calibrated["wasserstein_normalized"] = (
             wasserstein_null_quantile(
-                reference,
-                reference.finite_count,
-                current.finite_count,
-                config.calibration_level(2),
+                reference, reference.finite_count, current.finite_count, level
             )
             / std
+            if std > 0
+            else math.inf
         )
-    if calibrated > floor:
-        return _Shape(value, calibrated, "calibrated")
-    return _Shape(value, floor, "floor")
+    found_thresholds = {}
+    for effect in effects:
+        floor, noise = config.floor_of(effect), calibrated[effect]
+        found_thresholds[effect] = (noise, "calibrated") if noise > floor else (floor, "floor")
+    return found_thresholds
 
 
 def _decide(measured: _Measured, adjusted: float, config: DriftConfig) -> ColumnDrift:
-    shape = measured.shape
-    large_by = tuple(
-        name
-        for name, cleared in (
-            (config.effect, measured.effect >= measured.threshold),
-            ("wasserstein_normalized", shape is not None and shape.value >= shape.threshold),
-        )
-        if cleared
-    )
-    drifted = adjusted <= config.alpha and bool(large_by)
+    large = any(effect.reached for effect in measured.effects)
+    drifted = adjusted <= config.alpha and large
     severity = Severity.NONE
     if drifted:
-        high = measured.effect >= config.effect_high or (
-            shape is not None and shape.value >= config.wasserstein_high
-        )
+        high = any(e.value >= config.high_of(e.name) for e in measured.effects if e.reached)
         severity = Severity.HIGH if high else Severity.MODERATE
     column = measured.column
+    primary = measured.effects[0]
     return ColumnDrift(
         column=column.name,
         kind=column.kind,
@@ -273,16 +255,14 @@ def _decide(measured: _Measured, adjusted: float, config: DriftConfig) -> Column
         p_value=measured.p_value,
         p_value_adjusted=adjusted,
         effect_name=config.effect,
-        effect=measured.effect,
-        threshold=measured.threshold,
-        threshold_source=measured.threshold_source,
+        effect=primary.value,
+        threshold=primary.threshold,
+        threshold_source=primary.threshold_source,
         drifted=drifted,
         severity=severity,
         reference=measured.reference,
         current=measured.current,
-        wasserstein_threshold=None if shape is None else shape.threshold,
-        wasserstein_threshold_source=None if shape is None else shape.source,
-        large_by=large_by,
+        effects=measured.effects,
         **measured.metrics,
     )
 

@@ -62,6 +62,29 @@ class ColumnSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Effect:
+    """One effect size of a tested column and the threshold it is held to."""
+
+    name: str  # "psi", "jensen_shannon", "total_variation" or "wasserstein_normalized"
+    value: float
+    threshold: float
+    threshold_source: str  # "calibrated", "floor" or "static"
+
+    @property
+    def reached(self) -> bool:
+        return self.value >= self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": _num(self.value),
+            "threshold": _num(self.threshold),
+            "threshold_source": self.threshold_source,
+            "reached": self.reached,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ColumnDrift:
     """The verdict on one column, with every statistic that applies to its kind."""
 
@@ -90,35 +113,22 @@ class ColumnDrift:
     wasserstein: float | None = None
     wasserstein_normalized: float | None = None
     wasserstein_bound: float | None = None
-    #: The W/σ effect's threshold (numeric columns; ``wasserstein_normalized`` is its value).
-    wasserstein_threshold: float | None = None
-    wasserstein_threshold_source: str | None = None
-    #: The effects that reached their thresholds (``effect_name``, ``wasserstein_normalized``):
-    #: the change is large enough to matter when any did.
-    large_by: tuple[str, ...] = ()
+    total_variation: float | None = None
+    #: Every effect size that decides, each with its threshold (see DriftConfig).
+    effects: tuple[Effect, ...] = ()
 
     @property
     def tested(self) -> bool:
         return self.method is not None
 
     @property
-    def effects(self) -> tuple[tuple[str, float, float, str], ...]:
-        """Every effect that decides: (name, value, threshold, threshold source)."""
-        found = []
-        if self.effect is not None and self.threshold is not None:
-            found.append(
-                (self.effect_name, self.effect, self.threshold, self.threshold_source or "")
-            )
-        if self.wasserstein_normalized is not None and self.wasserstein_threshold is not None:
-            found.append(
-                (
-                    "wasserstein_normalized",
-                    self.wasserstein_normalized,
-                    self.wasserstein_threshold,
-                    self.wasserstein_threshold_source or "",
-                )
-            )
-        return tuple(found)
+    def large_by(self) -> tuple[str, ...]:
+        """The effects that reached their thresholds: the change is large when any did."""
+        return tuple(effect.name for effect in self.effects if effect.reached)
+
+    def effect_of(self, name: str) -> Effect | None:
+        """The deciding effect ``name`` (``psi``, ``total_variation``, ...), if it applies."""
+        return next((effect for effect in self.effects if effect.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,16 +144,7 @@ class ColumnDrift:
             "effect": {"name": self.effect_name, "value": _num(self.effect)},
             "threshold": _num(self.threshold),
             "threshold_source": self.threshold_source,
-            "effects": [
-                {
-                    "name": name,
-                    "value": _num(value),
-                    "threshold": _num(threshold),
-                    "threshold_source": source,
-                    "reached": name in self.large_by,
-                }
-                for name, value, threshold, source in self.effects
-            ],
+            "effects": [effect.to_dict() for effect in self.effects],
             "drifted": self.drifted,
             "severity": self.severity.value,
             "metrics": {
@@ -156,6 +157,7 @@ class ColumnDrift:
                 "wasserstein": _num(self.wasserstein),
                 "wasserstein_normalized": _num(self.wasserstein_normalized),
                 "wasserstein_bound": _num(self.wasserstein_bound),
+                "total_variation": _num(self.total_variation),
             },
             "reference": self.reference.to_dict(),
             "current": self.current.to_dict(),

@@ -1,9 +1,10 @@
 """Every statistic of a column, computed from its reference and current profiles.
 
 This is where the statistics of :mod:`seismo.stats` meet profiles: numeric profiles give PSI, JS,
-KL, Hellinger and chi-squared on the 10 reference-decile bins, KS and Wasserstein on the full
-grid (with their guaranteed bounds); categorical profiles give all of them on the categories
-(plus the other bin), and the two-proportion z-test when there are exactly two categories.
+KL, Hellinger, chi-squared and total variation on the 10 reference-decile bins, KS and Wasserstein
+on the full grid (with their guaranteed bounds); categorical profiles give all of them on the
+categories (plus the other bin), and the two-proportion z-test when there are exactly two
+categories.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from seismo.stats.jensen_shannon import JensenShannonResult, jensen_shannon_coun
 from seismo.stats.kl import KLResult, kl_counts
 from seismo.stats.ks import KSResult, ks_counts
 from seismo.stats.psi import PSIResult, psi_counts
+from seismo.stats.total_variation import TotalVariationResult, total_variation_counts
 from seismo.stats.wasserstein import BinValues, WassersteinResult, wasserstein_grid
 from seismo.stats.ztest import ZTestResult, ztest_counts
 
@@ -38,6 +40,7 @@ class ProfileStatistics:
     kl: KLResult
     hellinger: HellingerResult
     chi2: Chi2Result
+    total_variation: TotalVariationResult
     ks: KSResult | None = None
     wasserstein: WassersteinResult | None = None
     ztest: ZTestResult | None = None
@@ -119,11 +122,14 @@ def _used(
 
 def _binned(
     reference: NDArray[np.int64], current: NDArray[np.int64]
-) -> tuple[PSIResult, JensenShannonResult, KLResult, HellingerResult, Chi2Result]:
+) -> tuple[
+    PSIResult, JensenShannonResult, KLResult, HellingerResult, Chi2Result, TotalVariationResult
+]:
     return (
         psi_counts(reference, current),
         jensen_shannon_counts(reference, current),
         kl_counts(reference, current),
         hellinger_counts(reference, current),
         chi2_counts(reference, current),
+        total_variation_counts(reference, current),
     )

@@ -31,7 +31,12 @@ __all__ = ["render_html"]
 
 METHODS = {"ks": "KS", "chi2": "χ²", "ztest": "z-test"}
 STATISTICS = {"ks": "D", "chi2": "χ²", "ztest": "z"}
-EFFECTS = {"psi": "PSI", "jensen_shannon": "JS distance", "wasserstein_normalized": "W/σ"}
+EFFECTS = {
+    "psi": "PSI",
+    "jensen_shannon": "JS distance",
+    "total_variation": "TV",
+    "wasserstein_normalized": "W/σ",
+}
 ROLE_ORDER = (Role.PREDICTION, Role.SCORE, Role.TARGET)
 #: Columns whose details are shown open when the report is small.
 OPEN_ALL_UP_TO = 12
@@ -277,30 +282,34 @@ def _page(report: DriftReport, generated: datetime) -> _Page:
 
 def _policy(report: DriftReport) -> str:
     config = report.config
-    effect = EFFECTS.get(config.effect, config.effect)
     tests = ", ".join(
         f"{METHODS.get(test, test)} ({kind.value})" for kind, test in config.tests.items()
     )
-    floors = f"{effect} floor {_effect(config.effect_floor)}"
-    if config.wasserstein_floor is not None:
-        floors += f", W/σ floor {_effect(config.wasserstein_floor)} (numeric)"
+    numeric = config.effects_for(numeric=True)
+    labels = [EFFECTS.get(name, name) for name in numeric]
+    floors = ", ".join(
+        f"{label} floor {_effect(config.floor_of(name))}"
+        + (" (numeric)" if name == "wasserstein_normalized" else "")
+        for name, label in zip(numeric, labels, strict=True)
+    )
     if config.thresholds == "calibrated":
-        level = config.calibration_level(1 if config.wasserstein_floor is None else 2)
+        levels = sorted(
+            {config.calibration_level(len(config.effects_for(kind))) for kind in (True, False)}
+        )
+        level = " / ".join(f"{_number(value * 100)}th" for value in levels)
         threshold = (
-            f"each bar the larger of its floor and its noise level at these sizes "
-            f"({_number(level * 100)}th percentile under no drift: {_count(config.bootstrap)} "
-            f"reference resamples for {effect}, the large-sample law of W for W/σ) · {floors}"
+            f"each bar the larger of its floor and its noise level at these sizes ({level} "
+            f"percentile under no drift: {_count(config.bootstrap)} reference resamples, the "
+            f"large-sample law of W for W/σ) · {floors}"
         )
     else:
         threshold = f"static thresholds · {floors}"
-    large = (
-        f"large when {effect} or W/σ reaches its bar"
-        if config.wasserstein_floor is not None
-        else f"large when {effect} reaches its bar"
+    large = f"large when {' or '.join(labels)} reaches its bar"
+    high = " or ".join(
+        f"{label} ≥ {_effect(config.high_of(name))}"
+        for name, label in zip(numeric, labels, strict=True)
     )
-    high = f"high severity at {effect} ≥ {_effect(config.effect_high)}"
-    if config.wasserstein_floor is not None:
-        high += f" or W/σ ≥ {_effect(config.wasserstein_high)}"
+    high = f"high severity at {high}"
     dataset = (
         "dataset drifted when any tested feature drifts"
         if config.drift_share == 0
@@ -387,14 +396,15 @@ def _card(
             statistics.append(f"PSI {_effect(result.psi)}")
         if config.effect == "psi" and result.jensen_shannon is not None:
             statistics.append(f"JS distance {_effect(result.jensen_shannon)}")
-        if result.wasserstein_normalized is not None and result.wasserstein_threshold is not None:
-            reached = "wasserstein_normalized" in result.large_by
+        for other in result.effects[1:]:
             statistics.append(
-                f"Wasserstein / σ {_effect(result.wasserstein_normalized)} "
-                f"{'≥' if reached else '<'} threshold {_effect(result.wasserstein_threshold)} "
-                f"({result.wasserstein_threshold_source})"
+                f"{EFFECTS.get(other.name, other.name)} {_effect(other.value)} "
+                f"{'≥' if other.reached else '<'} threshold {_effect(other.threshold)} "
+                f"({other.threshold_source})"
             )
-        elif result.wasserstein_normalized is not None:
+        if result.effect_of("wasserstein_normalized") is None and (
+            result.wasserstein_normalized is not None
+        ):
             statistics.append(f"Wasserstein / σ {_effect(result.wasserstein_normalized)}")
         decision = _decision(result, report)
     else:
@@ -453,7 +463,7 @@ def _relation(text: str, *, bare: bool = False) -> str:
 
 def _decision(result: ColumnDrift, report: DriftReport) -> str:
     alpha = _number(report.config.alpha)
-    names = [EFFECTS.get(name, name) for name, *_ in result.effects]
+    names = [EFFECTS.get(effect.name, effect.name) for effect in result.effects]
     effects = " or ".join(names) or "the effect"
     significant = result.p_value_adjusted is not None and result.p_value_adjusted <= (
         report.config.alpha

@@ -27,12 +27,15 @@ def report_to_dict(report: DriftReport) -> dict[str, Any]:
             "effect": config.effect,
             "effect_floor": config.effect_floor,
             "effect_high": config.effect_high,
+            "total_variation_floor": config.total_variation_floor,
+            "total_variation_high": config.total_variation_high,
             "wasserstein_floor": config.wasserstein_floor,
             "wasserstein_high": config.wasserstein_high,
+            "effects": {
+                "numeric": list(config.effects_for(numeric=True)),
+                "categorical": list(config.effects_for(numeric=False)),
+            },
             "calibration_quantile": config.calibration_quantile,
-            "calibration_level": config.calibration_level(
-                1 if config.wasserstein_floor is None else 2
-            ),
             "bootstrap": config.bootstrap,
             "drift_share": config.drift_share,
             "tests": {kind.value: test for kind, test in config.tests.items()},

@@ -18,8 +18,9 @@ Every function returns a frozen dataclass with a float ``statistic``; tests also
 Examples
 --------
 >>> from seismo import stats
->>> sorted(stats.REGISTRY)
-['chi2', 'hellinger', 'jensen_shannon', 'kl', 'ks', 'psi', 'wasserstein', 'ztest']
+>>> sorted(stats.REGISTRY)  # doctest: +NORMALIZE_WHITESPACE
+['chi2', 'hellinger', 'jensen_shannon', 'kl', 'ks', 'psi', 'total_variation',
+ 'wasserstein', 'ztest']
 >>> stats.get("psi")([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], bins=2)
 PSIResult(statistic=0.0, n_bins=2)
 """
@@ -40,6 +41,11 @@ from seismo.stats.jensen_shannon import (
 from seismo.stats.kl import KLResult, kl, kl_counts
 from seismo.stats.ks import KSResult, ks, ks_counts
 from seismo.stats.psi import PSIResult, psi, psi_counts
+from seismo.stats.total_variation import (
+    TotalVariationResult,
+    total_variation,
+    total_variation_counts,
+)
 from seismo.stats.wasserstein import WassersteinResult, wasserstein, wasserstein_grid
 from seismo.stats.ztest import ZTestResult, two_proportion_ztest, ztest, ztest_counts
 
@@ -53,6 +59,7 @@ __all__ = [
     "KSResult",
     "PSIResult",
     "StatisticResult",
+    "TotalVariationResult",
     "WassersteinResult",
     "ZTestResult",
     "bin_counts",
@@ -72,6 +79,8 @@ __all__ = [
     "psi",
     "psi_counts",
     "quantile_edges",
+    "total_variation",
+    "total_variation_counts",
     "two_proportion_ztest",
     "wasserstein",
     "wasserstein_grid",
@@ -95,6 +104,7 @@ REGISTRY: dict[str, Callable[..., StatisticResult]] = {
     "kl": kl,
     "wasserstein": wasserstein,
     "hellinger": hellinger,
+    "total_variation": total_variation,
     "chi2": chi2,
     "ztest": ztest,
 }
@@ -108,6 +118,7 @@ COUNTS_REGISTRY: dict[str, Callable[..., StatisticResult]] = {
     "jensen_shannon": jensen_shannon_counts,
     "kl": kl_counts,
     "hellinger": hellinger_counts,
+    "total_variation": total_variation_counts,
     "chi2": chi2_counts,
     "ztest": ztest_counts,
 }

@@ -1,20 +1,23 @@
-"""The Python entry points: fit a reference, profile data, compare."""
+"""The Python entry points: fit a reference, profile data, compare.
+
+This module is imported by ``import seismo``, so it imports the engine (numpy, pyarrow, scipy)
+inside the functions, on first call: ``import seismo`` and ``seismo --help`` stay fast.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seismo.drift.config import DriftConfig
-from seismo.drift.engine import compare_profiles
-from seismo.drift.result import DriftReport
 from seismo.errors import InputError
-from seismo.io.sources import open_source
-from seismo.profile import build
-from seismo.profile.build import ProfileOptions, Progress
-from seismo.profile.dataset import DatasetProfile, Reference
-from seismo.schema.io import SchemaLike, as_overrides
-from seismo.schema.validate import QualityPolicy
+
+if TYPE_CHECKING:
+    from seismo.drift.config import DriftConfig
+    from seismo.drift.result import DriftReport
+    from seismo.profile.build import ProfileOptions, Progress
+    from seismo.profile.dataset import DatasetProfile, Reference
+    from seismo.schema.io import SchemaLike
+    from seismo.schema.validate import QualityPolicy
 
 
 def fit_reference(
@@ -30,6 +33,10 @@ def fit_reference(
     The reference holds the inferred schema (overridden by ``schema``) and the profile whose
     grids every later batch is counted on. Save it with ``to_bytes()``.
     """
+    from seismo.io.sources import open_source
+    from seismo.profile import build
+    from seismo.schema.io import as_overrides
+
     return build.fit_reference(open_source(data, name), as_overrides(schema), options, progress)
 
 
@@ -42,6 +49,9 @@ def profile(
     name: str = "current",
 ) -> DatasetProfile:
     """Profile a batch of data on the reference's grids; profiles of batches merge."""
+    from seismo.io.sources import open_source
+    from seismo.profile import build
+
     return build.profile_current(reference, open_source(data, name), options, progress)
 
 
@@ -73,6 +83,9 @@ def compare(
     >>> report.dataset.features_drifted, report.dataset.severity
     (1, <Severity.HIGH: 'high'>)
     """
+    from seismo.drift.engine import compare_profiles
+    from seismo.profile.dataset import DatasetProfile, Reference
+
     reference_name = str(reference) if isinstance(reference, str | Path) else "reference"
     current_name = str(current) if isinstance(current, str | Path) else "current"
     if isinstance(reference, Reference):

@@ -2,6 +2,10 @@
 
 Exit status: 0 success, 1 drift found with --fail-on-drift, 2 bad input (one-line message),
 3 an internal error (a bug: please report it with --debug output).
+
+Start-up: ``seismo --help`` must not pay for the engine, the service or the store, so each
+command imports what it uses (numpy, pyarrow, scipy, sqlalchemy, fastapi, httpx) in its body;
+at module level only typer, rich and the light ``seismo`` package (tests/test_imports.py).
 """
 
 from __future__ import annotations
@@ -12,18 +16,16 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 import seismo
-from seismo.drift.config import DriftConfig
-from seismo.drift.result import DriftReport
 from seismo.errors import InputError, SeismoError
+
+if TYPE_CHECKING:
+    from seismo.drift.result import DriftReport
 
 app = typer.Typer(
     add_completion=False,
@@ -77,6 +79,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
     if not enabled or not err.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(bar_width=None),
@@ -89,6 +93,9 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 
 
 def _print_summary(report: DriftReport, limit: int = 15) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     dataset = report.dataset
     verdict = "[bold red]DRIFT[/]" if dataset.drifted else "[bold green]no drift[/]"
     out.print(
@@ -97,13 +104,18 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
         f"{dataset.reference_rows:,} reference rows vs {dataset.current_rows:,} current rows"
     )
     table = Table(show_edge=False, header_style="bold")
-    for title in ("column", "kind", "method", "p (BH)", report.config.effect, "threshold", "drift"):
+    effect = report.config.effect
+    titles = ("column", "kind", "method", "p (BH)", effect, "bar", "W/σ", "bar", "drift")
+    for title in titles:
         table.add_column(title, overflow="fold", no_wrap=title != "drift")
     for column in report.by_severity()[:limit]:
         name = Text(column.column)  # user data: never rich markup
         if not column.tested:
-            table.add_row(name, column.kind.value, "-", "-", "-", "-", Text(column.reason or ""))
+            dashes = ("-",) * (len(titles) - 3)
+            table.add_row(name, column.kind.value, *dashes, Text(column.reason or ""))
             continue
+        found = column.effect_of("wasserstein_normalized")
+        shape, shape_bar = (None, None) if found is None else (found.value, found.threshold)
         table.add_row(
             name,
             column.kind.value,
@@ -111,6 +123,8 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
             f"{column.p_value_adjusted:.2g}" if column.p_value_adjusted else "<1e-300",
             f"{column.effect:.3f}",
             f"{column.threshold:.3f}",
+            f"{shape:.3f}" if shape is not None and shape_bar is not None else "-",
+            f"{shape_bar:.3f}" if shape_bar is not None else "-",
             column.severity.value if column.drifted else "no",
         )
     out.print(table)
@@ -153,6 +167,8 @@ def report(
 ) -> None:
     """Compare CURRENT with REFERENCE column by column; write JSON and/or HTML reports."""
     with _user_errors(debug):
+        from seismo.drift.config import DriftConfig
+
         config = DriftConfig(
             alpha=alpha, thresholds="static" if static_thresholds else "calibrated"
         )

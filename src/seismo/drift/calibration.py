@@ -109,7 +109,7 @@ def null_effect_table(
 
 
 #: Groups of grid intervals over which the Brownian bridge is integrated (see below).
-BRIDGE_GROUPS = 128
+BRIDGE_GROUPS = 64
 
 
 def wasserstein_null_quantile(

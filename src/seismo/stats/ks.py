@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import kstwo, kstwobign
 
 from seismo.stats._binning import check_counts, numeric_values
 
@@ -53,12 +52,19 @@ def _pvalue(d: float, n_reference: int, n_current: int) -> float:
     finite-size correction, ``kstwobign.sf((sqrt(en) + 0.12 + 0.11 / sqrt(en)) D)``, which
     agrees with ``kstwo.sf`` to better than 1e-3 absolute there (tested).
     """
+    # scipy is imported here, not with this module: scipy.stats alone takes about a second.
+    # ``kstwobign.sf`` is ``scipy.special.kolmogorov`` (the same function, bit for bit), so
+    # the large-sample path (most drift reports) does not need scipy.stats at all.
     m, n = sorted([float(n_reference), float(n_current)], reverse=True)
     en = m * n / (m + n)
     if en > LARGE_SAMPLE:
+        from scipy.special import kolmogorov
+
         root = float(np.sqrt(en))
-        prob = float(kstwobign.sf((root + 0.12 + 0.11 / root) * d))
+        prob = float(kolmogorov((root + 0.12 + 0.11 / root) * d))
     else:
+        from scipy.stats import kstwo
+
         prob = float(kstwo.sf(d, max(float(np.round(en)), 1.0)))
     return min(max(prob, 0.0), 1.0)
 

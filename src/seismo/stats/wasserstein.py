@@ -317,24 +317,20 @@ def _piece_limits(
         np.stack([left, ref.low[bins], ref.high[bins], cur.low[bins], cur.high[bins], right]),
         axis=0,
     )
-    positive = np.zeros(len(left))
-    negative = np.zeros(len(left))
-    nearest_cost = np.zeros(len(left))
-    nearest_sum = np.zeros(len(left))
-    for k in range(knots.shape[0] - 1):
-        x0, x1 = knots[k], knots[k + 1]
-        width = x1 - x0
-        ref_low, ref_high = _rise_range(x0, x1, ref, bins)
-        cur_low, cur_high = _rise_range(x0, x1, cur, bins)
-        low = width * (gap + ref_low - cur_high)
-        high = width * (gap + ref_high - cur_low)
-        positive += np.maximum(high, 0.0)
-        negative += np.maximum(-low, 0.0)
-        nearest = np.clip(0.0, low, high)
-        nearest_cost += np.abs(nearest)
-        nearest_sum += nearest
+    # All pieces at once: rows are the five pieces between consecutive knots, columns bins.
+    x0, x1 = knots[:-1], knots[1:]
+    width = x1 - x0
+    ref_low, ref_high = _rise_range(x0, x1, ref, bins)
+    cur_low, cur_high = _rise_range(x0, x1, cur, bins)
+    low = width * (gap + ref_low - cur_high)
+    high = width * (gap + ref_high - cur_low)
+    positive = np.maximum(high, 0.0).sum(axis=0)
+    negative = np.maximum(-low, 0.0).sum(axis=0)
+    nearest = np.clip(0.0, low, high)
     upper = area + 2 * np.minimum(negative, positive - area)
-    lower = np.maximum(nearest_cost + np.abs(area - nearest_sum), np.abs(area))
+    lower = np.maximum(
+        np.abs(nearest).sum(axis=0) + np.abs(area - nearest.sum(axis=0)), np.abs(area)
+    )
     return lower, upper
 
 
@@ -383,17 +379,10 @@ def _uniform_model_distance(
         step = (x >= start) if after else (x > start)
         return np.where(span > 0, linear, step.astype(np.float64))
 
-    total = np.zeros(len(left))
-    for k in range(knots.shape[0] - 1):
-        x0, x1 = knots[k], knots[k + 1]
-        d0 = gap + p * rise(x0, ref_start, ref_stop, True) - q * rise(x0, cur_start, cur_stop, True)
-        d1 = (
-            gap
-            + p * rise(x1, ref_start, ref_stop, False)
-            - q * rise(x1, cur_start, cur_stop, False)
-        )
-        total += _abs_linear_integral(x1 - x0, d0, d1)
-    return total
+    x0, x1 = knots[:-1], knots[1:]  # every piece at once: rows pieces, columns bins
+    d0 = gap + p * rise(x0, ref_start, ref_stop, True) - q * rise(x0, cur_start, cur_stop, True)
+    d1 = gap + p * rise(x1, ref_start, ref_stop, False) - q * rise(x1, cur_start, cur_stop, False)
+    return np.asarray(_abs_linear_integral(x1 - x0, d0, d1).sum(axis=0), dtype=np.float64)
 
 
 def _abs_linear_integral(width: FloatArray, d0: FloatArray, d1: FloatArray) -> FloatArray:

@@ -94,7 +94,9 @@ CACHE_DIR = DATA_DIR / "cache"
 RESULTS_DIR = BENCH_DIR / "results"
 RESULTS_STEM = "real_drift_eval"
 EVIDENTLY_WORKER = BENCH_DIR / "real_drift_worker_evidently.py"
-TOOLS = ("seismo", "evidently")
+TOOLS = ("seismo", "seismo-psi-only", "evidently")
+#: seismo's earlier decision rule, for comparison: PSI the only effect size.
+PSI_ONLY = "seismo-psi-only"
 
 RULE_VERSION = 1  # part of the labels' cache key: bump it whenever the labelling changes
 NULL_RESPLITS = 1000
@@ -732,9 +734,13 @@ def labels_for(pair: Pair, digest: str) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------- tools
 
 
-def run_seismo(pair: Pair) -> dict[str, Any]:
-    """seismo's verdict per column, with its defaults (categories stored as numbers declared)."""
+def run_seismo(pair: Pair, *, psi_only: bool = False) -> dict[str, Any]:
+    """seismo's verdict per column, with its defaults (categories stored as numbers declared);
+    with ``psi_only`` on PSI alone as the effect size (the rule before TV and W/σ)."""
     import seismo
+    from seismo.drift import DriftConfig
+
+    config = DriftConfig(total_variation_floor=None, wasserstein_floor=None) if psi_only else None
 
     schema = (
         {"columns": {name: "categorical" for name in pair.declared_categorical}}
@@ -743,7 +749,7 @@ def run_seismo(pair: Pair) -> dict[str, Any]:
     )
     start = time.perf_counter()
     try:
-        report = seismo.compare(pair.reference, pair.current, schema=schema)
+        report = seismo.compare(pair.reference, pair.current, schema=schema, config=config)
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     seconds = time.perf_counter() - start
@@ -983,7 +989,7 @@ def effects_text(row: dict[str, Any]) -> str:
 
 
 def tool_text(tool: str, answer: dict[str, Any]) -> str:
-    if tool == "seismo":
+    if tool in ("seismo", PSI_ONLY):
         if answer.get("method") is None:
             return f"not tested: {answer.get('reason')}"
         extras = [
@@ -1148,11 +1154,12 @@ def main(argv: list[str] | None = None) -> None:
 
     answers: dict[str, dict[str, dict[str, Any]]] = {pair.name: {} for pair in pairs}
     tool_seconds: dict[str, float] = {}
-    if "seismo" in args.tools:
-        tick = time.perf_counter()
-        for pair in pairs:
-            answers[pair.name]["seismo"] = run_seismo(pair)
-        tool_seconds["seismo"] = time.perf_counter() - tick
+    for tool in ("seismo", PSI_ONLY):
+        if tool in args.tools:
+            tick = time.perf_counter()
+            for pair in pairs:
+                answers[pair.name][tool] = run_seismo(pair, psi_only=tool == PSI_ONLY)
+            tool_seconds[tool] = time.perf_counter() - tick
     evidently_versions: dict[str, Any] = {}
     tick = time.perf_counter()
     evidently = (

@@ -330,13 +330,18 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def write_results(report: dict[str, Any]) -> tuple[Path, Path]:
+    return write_result_files(RESULTS_STEM, render_markdown(report), report)
+
+
+def write_result_files(stem: str, markdown: str, report: dict[str, Any]) -> tuple[Path, Path]:
+    """``results/<stem>.md`` and ``.json``, each replaced whole (never half written)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     paths = []
     for suffix, text in (
-        (".md", render_markdown(report)),
+        (".md", markdown),
         (".json", json.dumps(report, indent=2) + "\n"),
     ):
-        path = RESULTS_DIR / f"{RESULTS_STEM}{suffix}"
+        path = RESULTS_DIR / f"{stem}{suffix}"
         scratch = path.with_suffix(path.suffix + ".tmp")
         scratch.write_text(text)
         scratch.replace(path)

@@ -52,7 +52,6 @@ from drift_worker import read_evidently_drift
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / "data"
-RESULTS_DIR = BENCH_DIR / "results"
 RESULTS_STEM = "startup"
 VENV_BIN = Path(sys.executable).parent
 SEISMO = VENV_BIN / "seismo"
@@ -458,18 +457,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def write_results(report: dict[str, Any]) -> tuple[Path, Path]:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for suffix, text in (
-        (".md", render_markdown(report)),
-        (".json", json.dumps(report, indent=2) + "\n"),
-    ):
-        path = RESULTS_DIR / f"{RESULTS_STEM}{suffix}"
-        scratch = path.with_suffix(path.suffix + ".tmp")
-        scratch.write_text(text)
-        scratch.replace(path)
-        paths.append(path)
-    return paths[0], paths[1]
+    return shared.write_result_files(RESULTS_STEM, render_markdown(report), report)
 
 
 # --------------------------------------------------------------------------- main

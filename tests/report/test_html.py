@@ -197,7 +197,13 @@ def test_deciding_statistics_are_shown(report: DriftReport, page: str) -> None:
     assert "Drifted (high)" in card
     stable = report["stable"]
     assert not stable.drifted
-    assert f'{stable.effect:.3f} <span class="thr">/ {stable.threshold:.3f}</span>' in page
+    # The summary shows the effect nearest its bar, named.
+    lead = max(stable.effects, key=lambda e: e.value / e.threshold)
+    label = {"psi": "PSI", "total_variation": "TV", "wasserstein_normalized": "W/σ"}[lead.name]
+    assert (
+        f'<span class="eff">{label}</span> {lead.value:.3f} '
+        f'<span class="thr">/ {lead.threshold:.3f}</span>'
+    ) in page
 
 
 def test_untested_columns_show_their_reason(report: DriftReport, page: str) -> None:

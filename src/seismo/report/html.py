@@ -21,7 +21,7 @@ import numpy as np
 from markupsafe import Markup, escape
 
 import seismo
-from seismo.drift.result import ColumnDrift, ColumnSummary, DriftReport
+from seismo.drift.result import ColumnDrift, ColumnSummary, DriftReport, Effect
 from seismo.profile.grid import OTHER
 from seismo.report.figures import Bars, Histogram, figure_for
 from seismo.schema.types import Kind, Role
@@ -82,6 +82,7 @@ class _Row:
     method: str
     p_value: str
     p_raw: str
+    effect_name: str  # the leading effect: the one furthest over (or nearest to) its bar
     effect: str
     threshold: str
     threshold_source: str
@@ -133,7 +134,6 @@ class _Page:
     policy: str
     generated: str
     version: str
-    effect_label: str
     metric_label: str
     rows: tuple[_Row, ...]
     cards: tuple[_Card, ...]
@@ -250,7 +250,6 @@ def _page(report: DriftReport, generated: datetime) -> _Page:
         ("Current rows", _count(dataset.current_rows), report.current_name),
         ("Data-quality findings", _count(len(anomalies)), counts or "none"),
     )
-    effect_label = EFFECTS.get(config.effect, config.effect)
     return _Page(
         title=f"Drift report: {report.reference_name} → {report.current_name}",
         reference_name=report.reference_name,
@@ -265,7 +264,6 @@ def _page(report: DriftReport, generated: datetime) -> _Page:
         policy=_policy(report),
         generated=generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         version=seismo.__version__,
-        effect_label=effect_label,
         metric_label="JS" if config.effect == "psi" else "PSI",
         rows=tuple(rows[result.column] for result in ordered),
         cards=cards,
@@ -323,13 +321,16 @@ def _policy(report: DriftReport) -> str:
 
 def _row(result: ColumnDrift, anchor: str, order: int, report: DriftReport) -> _Row:
     config = report.config
-    effect = result.effect
-    threshold = result.threshold
-    scale = max(3.0 * (threshold or config.effect_floor), 1.5 * config.effect_high)
+    lead = _leading_effect(result)
+    name = lead.name if lead is not None else config.effect
+    effect = lead.value if lead is not None else result.effect
+    threshold = lead.threshold if lead is not None else result.threshold
+    scale = max(3.0 * (threshold or config.floor_of(name)), 1.5 * config.high_of(name))
     fill = min(1.0, effect / scale) if effect is not None and math.isfinite(effect) else 0.0
     if effect is not None and math.isinf(effect):
         fill = 1.0
     tick = min(1.0, threshold / scale) if threshold is not None else 0.0
+    ratio = effect / threshold if effect is not None and threshold else None
     metric = result.jensen_shannon if config.effect == "psi" else result.psi
     if not result.tested:
         severity, label = "untested", "not tested"
@@ -345,9 +346,10 @@ def _row(result: ColumnDrift, anchor: str, order: int, report: DriftReport) -> _
         method=METHODS.get(result.method or "", result.method or "—"),
         p_value=_p(result.p_value_adjusted),
         p_raw=_p(result.p_value),
+        effect_name=EFFECTS.get(name, name),
         effect=_effect(effect),
         threshold=_effect(threshold),
-        threshold_source=result.threshold_source or "",
+        threshold_source=(lead.threshold_source if lead is not None else "") or "",
         meter_fill=round(100 * fill, 1),
         meter_tick=round(100 * tick, 1),
         metric=_effect(metric),
@@ -357,9 +359,19 @@ def _row(result: ColumnDrift, anchor: str, order: int, report: DriftReport) -> _
         severity_label=label,
         order=order,
         sort_p=_sort_key(result.p_value_adjusted),
-        sort_effect=_sort_key(effect),
+        sort_effect=_sort_key(ratio),
         sort_metric=_sort_key(metric),
         sort_wasserstein=_sort_key(result.wasserstein_normalized),
+    )
+
+
+def _leading_effect(result: ColumnDrift) -> Effect | None:
+    """The effect that says most about the verdict: the one furthest over its bar."""
+    if not result.effects:
+        return None
+    return max(
+        result.effects,
+        key=lambda e: e.value / e.threshold if e.threshold > 0 else math.inf,
     )
 
 

@@ -258,3 +258,5 @@ def test_numbers_stored_as_text_are_accepted_at_ingest_and_monitored_as_numbers(
     store.close()
     assert [w["features"]["SCHL"]["drifted"] for w in windows] == [False, True]
     assert [w["features"]["AGEP"]["drifted"] for w in windows] == [False, False]
+    reached = {e["name"] for e in windows[1]["features"]["SCHL"]["effects"] if e["reached"]}
+    assert reached and reached <= {"psi", "total_variation", "wasserstein_normalized"}

@@ -85,7 +85,7 @@ def drift_series(
     segment: str = "",
     rolling: int = 1,
 ) -> list[dict[str, Any]]:
-    """Per window: the dataset verdict and each feature's PSI, JS, p-value and decision."""
+    """Per window: the dataset verdict and each feature's effects, p-value and decision."""
 
     def entry(summary: WindowSummary, state: WindowState) -> dict[str, Any]:
         report = window_report(monitor, summary, state)
@@ -93,8 +93,11 @@ def drift_series(
             c.column: {
                 "psi": c.psi,
                 "jensen_shannon": c.jensen_shannon,
+                "total_variation": c.total_variation,
+                "wasserstein_normalized": c.wasserstein_normalized,
                 "p_value_adjusted": c.p_value_adjusted,
                 "threshold": c.threshold,
+                "effects": [effect.to_dict() for effect in c.effects],
                 "drifted": c.drifted,
                 "severity": c.severity.value,
                 "tested": c.tested,

@@ -15,6 +15,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from seismo._version import __version__ as __version__
 from seismo.api import compare, fit_reference, profile
 from seismo.errors import InputError, SchemaError, SeismoError
 from seismo.schema import Kind, Role, Schema
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from seismo.drift import DriftConfig, DriftReport, Severity
     from seismo.profile import DatasetProfile, ProfileOptions, Reference
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Client",

@@ -13,11 +13,11 @@ from seismo.errors import InputError
 
 if TYPE_CHECKING:
     from seismo.drift.config import DriftConfig
+    from seismo.drift.quality import QualityPolicy
     from seismo.drift.result import DriftReport
     from seismo.profile.build import ProfileOptions, Progress
     from seismo.profile.dataset import DatasetProfile, Reference
     from seismo.schema.io import SchemaLike
-    from seismo.schema.validate import QualityPolicy
 
 
 def fit_reference(

@@ -10,6 +10,7 @@ import numpy as np
 from seismo.drift.calibration import column_seed, null_effect_table, wasserstein_null_quantile
 from seismo.drift.config import DriftConfig
 from seismo.drift.multiple_testing import benjamini_hochberg
+from seismo.drift.quality import QualityPolicy, validate
 from seismo.drift.result import (
     ColumnDrift,
     ColumnSummary,
@@ -22,7 +23,6 @@ from seismo.drift.statistics import ProfileStatistics, profile_statistics
 from seismo.profile.dataset import ColumnProfile, DatasetProfile, Reference
 from seismo.profile.numeric import NumericProfile
 from seismo.schema.types import ColumnSchema, Role
-from seismo.schema.validate import QualityPolicy, validate
 
 UNTESTED_ROLES = (Role.TIMESTAMP, Role.ID, Role.IGNORE)
 TOP_CATEGORIES = 5

@@ -13,7 +13,7 @@ from seismo.schema.types import Kind, Role, Schema
 
 if TYPE_CHECKING:
     from seismo.drift.config import DriftConfig
-    from seismo.schema.validate import Anomaly
+    from seismo.drift.quality import Anomaly
 
 REPORT_SCHEMA_VERSION = 1
 

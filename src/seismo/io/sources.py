@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,60 +24,12 @@ import pyarrow.parquet as pq
 
 from seismo.errors import InputError
 from seismo.io.arrow import arrow_to_batch, physical_of, text_to_batch
-from seismo.profile.batch import CodesBatch, ColumnBatch, NumericBatch
+from seismo.profile.batch import Batch, CodesBatch, ColumnBatch, NumericBatch, Source
 from seismo.schema.types import Physical
 
 DEFAULT_BATCH_ROWS = 262_144
 LOOKAHEAD_BYTES = 64 << 20  # how far a CSV file is read to type columns empty at its start
 PARQUET_BUFFER_BYTES = 1 << 20
-
-
-class Batch(Mapping[str, ColumnBatch]):
-    """One batch of rows; columns are converted to numpy only when asked for."""
-
-    def __init__(
-        self,
-        names: tuple[str, ...],
-        rows: int,
-        convert: Callable[[str], ColumnBatch],
-        where: str = "data",
-    ) -> None:
-        self._names = names
-        self._convert = convert
-        self._where = where
-        self.rows = rows
-
-    def __getitem__(self, name: str) -> ColumnBatch:
-        if name not in self._names:
-            raise KeyError(name)
-        try:
-            return self._convert(name)
-        except InputError as error:
-            message = str(error)
-            if message.startswith(f"{self._where}:"):
-                raise
-            raise InputError(f"{self._where}: {message}") from error
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
-class Source(Protocol):
-    name: str
-
-    @property
-    def columns(self) -> tuple[str, ...]: ...
-
-    @property
-    def physical(self) -> dict[str, Physical]: ...
-
-    @property
-    def total_rows(self) -> int | None: ...
-
-    def batches(self) -> Iterator[Batch]: ...
 
 
 def _check_names(names: list[Any], where: str) -> tuple[str, ...]:

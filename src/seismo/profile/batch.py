@@ -1,19 +1,22 @@
-"""Column batches: the numpy form in which data reaches the profiling core.
+"""Column batches and sources: the numpy form in which data reaches the profiling core.
 
-The adapters in :mod:`seismo.io` turn pandas, polars, pyarrow, CSV and Parquet into these, so the
-core never sees a data-frame library.
+The adapters in :mod:`seismo.io` implement :class:`Source` for pandas, polars, pyarrow, CSV and
+Parquet and hand out :class:`Batch` es of these columns, so the core never sees a data-frame
+library (and never imports the adapters).
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from seismo.errors import InputError
 from seismo.schema.types import Physical
 
 
@@ -62,7 +65,54 @@ class CodesBatch:
 
 
 ColumnBatch = NumericBatch | CodesBatch
-Batch = dict[str, ColumnBatch]
+
+
+class Batch(Mapping[str, ColumnBatch]):
+    """One batch of rows; columns are converted to numpy only when asked for."""
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        rows: int,
+        convert: Callable[[str], ColumnBatch],
+        where: str = "data",
+    ) -> None:
+        self._names = names
+        self._convert = convert
+        self._where = where
+        self.rows = rows
+
+    def __getitem__(self, name: str) -> ColumnBatch:
+        if name not in self._names:
+            raise KeyError(name)
+        try:
+            return self._convert(name)
+        except InputError as error:
+            message = str(error)
+            if message.startswith(f"{self._where}:"):
+                raise
+            raise InputError(f"{self._where}: {message}") from error
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class Source(Protocol):
+    name: str
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+
+    @property
+    def physical(self) -> dict[str, Physical]: ...
+
+    @property
+    def total_rows(self) -> int | None: ...
+
+    def batches(self) -> Iterator[Batch]: ...
 
 
 def codes_to_numbers(batch: CodesBatch) -> tuple[NumericBatch, int]:

@@ -14,16 +14,17 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from seismo.errors import InputError, SchemaError
 from seismo.profile.batch import (
+    Batch,
     CodesBatch,
     ColumnBatch,
     NumericBatch,
+    Source,
     codes_to_numbers,
     codes_to_seconds,
     looks_like_datetime,
@@ -53,9 +54,6 @@ from seismo.schema.types import (
     SchemaOverrides,
     combine_physical,
 )
-
-if TYPE_CHECKING:  # io builds on the profile's batches; only its types are needed here
-    from seismo.io.sources import Batch, Source
 
 SAMPLE_ROWS = 1 << 17
 SCAN_CATEGORY_CAP = 200_000

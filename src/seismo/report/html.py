@@ -20,12 +20,12 @@ import jinja2
 import numpy as np
 from markupsafe import Markup, escape
 
-import seismo
+from seismo._version import __version__
+from seismo.drift.quality import Anomaly
 from seismo.drift.result import ColumnDrift, ColumnSummary, DriftReport, Effect
 from seismo.profile.grid import OTHER
 from seismo.report.figures import Bars, Histogram, figure_for
 from seismo.schema.types import Kind, Role
-from seismo.schema.validate import Anomaly
 
 __all__ = ["render_html"]
 
@@ -263,7 +263,7 @@ def _page(report: DriftReport, generated: datetime) -> _Page:
         features_line=features_line,
         policy=_policy(report),
         generated=generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        version=seismo.__version__,
+        version=__version__,
         metric_label="JS" if config.effect == "psi" else "PSI",
         rows=tuple(rows[result.column] for result in ordered),
         cards=cards,

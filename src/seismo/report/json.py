@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import seismo
+from seismo._version import __version__
 from seismo.drift.result import REPORT_SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ def report_to_dict(report: DriftReport) -> dict[str, Any]:
     config = report.config
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
-        "seismo_version": seismo.__version__,
+        "seismo_version": __version__,
         "reference": report.reference_name,
         "current": report.current_name,
         "dataset": report.dataset.to_dict(),

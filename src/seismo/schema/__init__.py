@@ -1,4 +1,4 @@
-"""Column kinds and roles, their inference, and data-quality validation."""
+"""Column kinds and roles, and their inference from the reference."""
 
 from seismo.schema.types import (
     ColumnOverride,

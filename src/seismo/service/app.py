@@ -25,6 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from seismo._version import __version__
 from seismo.alerts import Alerting, alerts_config
 from seismo.alerts.prometheus import AlertCollector
 from seismo.ids import new_ids
@@ -165,7 +166,7 @@ def create_app(
             if owned_store:
                 opened.close()
 
-    app = FastAPI(title="seismo", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="seismo", version=__version__, lifespan=lifespan)
     app.state.metrics = metrics
 
     @app.middleware("http")

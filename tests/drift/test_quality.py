@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 import seismo
-from seismo.schema.validate import Level
+from seismo.drift.quality import Level
 
 
 def _checks(report: seismo.DriftReport) -> dict[tuple[str, str | None], Level]:

@@ -260,8 +260,9 @@ def test_acknowledge(alerted: LiveService) -> None:
     assert fields(http.post(url, json={"by": 7})) == ["by"]
     assert fields(http.post(url, json={"by": "alice", "comment": 5})) == ["comment"]
     assert problem(http.post(url, json=["alice"]))["code"] == "invalid_body"
-    assert problem(http.post(url, content=b"{by: alice", headers={"content-type": "x"}), 400)
-    assert problem(http.post(url, content=b""), 400)["code"] == "empty_body"
+    json_type = {"content-type": "application/json"}
+    assert problem(http.post(url, content=b"{by: alice", headers=json_type), 400)
+    assert problem(http.post(url, content=b"", headers=json_type), 400)["code"] == "empty_body"
     assert http.get(f"/v1/alerts/{DRIFT_ID}").json()["acknowledged_at"] is None
 
     answer = http.post(url, json={"by": "alice", "comment": "looking into the feed"})

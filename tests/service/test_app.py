@@ -145,3 +145,34 @@ def test_model_listing_and_metrics(service: Service) -> None:
     text = service.client.get("/metrics").text
     assert 'seismo_ingested_rows_total{endpoint="predict",model="cancer"} 2.0' in text
     assert service.client.get("/readyz").json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+def test_json_endpoints_refuse_other_content_types(
+    service: Service, content_type: str | None
+) -> None:
+    """A web page can send form and text/plain bodies cross-site without a preflight: every JSON
+    endpoint answers 415 to them, with the JSON error shape, and stores nothing."""
+    body = json.dumps({"instances": _instances(1)}).encode()
+    headers = {"content-type": content_type} if content_type else {}
+    silence = json.dumps({"matchers": {"model": "cancer"}, "duration": "100y", "by": "x"})
+    for url, content in [
+        ("/v1/models/cancer:predict", body),
+        ("/v1/models/elsewhere/predictions", b'{"predictions": []}'),
+        ("/v1/models/cancer/labels", b"[]"),
+        ("/v1/silences", silence.encode()),
+    ]:
+        response = service.client.post(url, content=content, headers=headers)
+        assert response.status_code == 415, (url, response.text)
+        assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert service.store.count_predictions("cancer") == 0
+    assert service.client.get("/v1/silences").json() == {"silences": []}
+    ok = service.client.post(
+        "/v1/models/cancer:predict",
+        content=body,
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 200, ok.text

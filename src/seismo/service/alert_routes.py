@@ -14,7 +14,7 @@ from seismo.alerts.lifecycle import SILENCE_MATCHERS
 from seismo.errors import InputError
 from seismo.monitor.windows import parse_duration
 from seismo.service.errors import Problem, RequestError, invalid
-from seismo.service.payloads import parse_json, parse_timestamp
+from seismo.service.payloads import parse_json, parse_timestamp, require_json
 from seismo.store.base import AlertEvent, Silence, StoredAlert
 
 STATES = ("firing", "resolved")
@@ -60,6 +60,7 @@ def silence_json(silence: Silence) -> dict[str, Any]:
 
 
 async def _object(request: Request) -> dict[str, Any]:
+    require_json(request.headers.get("content-type"))
     document = parse_json(await request.body())
     if not isinstance(document, dict):
         raise RequestError(422, "invalid_body", "the body must be a JSON object")

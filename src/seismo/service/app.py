@@ -48,6 +48,7 @@ from seismo.service.payloads import (
     parse_json,
     parse_labels,
     parse_timestamp,
+    require_json,
     rows_of,
 )
 from seismo.store import GroupCommitWriter, Store, open_store
@@ -223,6 +224,7 @@ def create_app(
         )
 
     async def body_of(request: Request) -> Any:
+        require_json(request.headers.get("content-type"))
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():

@@ -29,6 +29,24 @@ def _reject_constant(name: str) -> float:
 _DECODER = msgspec.json.Decoder()
 
 
+def require_json(content_type: str | None) -> None:
+    """JSON bodies only: any other Content-Type is 415.
+
+    Browsers send form-encoded and ``text/plain`` bodies from any web page without asking the
+    server first (no CORS preflight); refusing them keeps a page open on the host from writing.
+    """
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return
+    raise RequestError(
+        415,
+        "unsupported_media_type",
+        f"send the body as JSON with 'Content-Type: application/json' (got {media or 'none'!r})",
+    )
+
+
 def parse_json(body: bytes) -> Any:
     """Strict JSON: NaN and Infinity literals are refused (they are not JSON).
 

@@ -176,3 +176,17 @@ def test_json_endpoints_refuse_other_content_types(
         headers={"content-type": "application/json; charset=utf-8"},
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_labels_are_scoped_to_the_model_in_the_url(service: Service) -> None:
+    """POST /v1/models/elsewhere/labels with an id of a cancer prediction labels nothing."""
+    ids = service.client.post(
+        "/v1/models/cancer:predict", json={"instances": _instances(1)}
+    ).json()["ids"]
+    answer = service.client.post(
+        "/v1/models/elsewhere/labels", json=[{"prediction_id": ids[0], "label": "yes"}]
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["unknown_ids"] == ids and answer.json()["inserted"] == 0
+    stored = service.store.get_prediction(ids[0])
+    assert stored is not None and stored.label is None

@@ -450,6 +450,20 @@ def test_labels_inserted_updated_unchanged_and_unknown(store: Store) -> None:
     assert store.get_prediction("ghost") is None
 
 
+def test_labels_are_scoped_to_their_model(store: Store) -> None:
+    """A label sent for model churn with the id of a fraud prediction is unknown to churn and
+    leaves the fraud prediction alone."""
+    store.add_predictions([prediction("c1"), prediction("f1", model="fraud")])
+    outcome = store.add_labels(
+        [Label("c1", "yes", T0), Label("f1", "yes", T0), Label("zz", "yes", T0)], model="churn"
+    )
+    assert (outcome.inserted, outcome.unknown_ids) == (1, ("f1", "zz"))
+    fraud = store.get_prediction("f1")
+    assert fraud is not None and fraud.label is None
+    assert [c.prediction_id for c in store.iter_label_changes("fraud")] == []
+    assert store.add_labels([Label("f1", "no", T0)], model="fraud").inserted == 1
+
+
 def test_label_change_log(store: Store) -> None:
     store.add_predictions(
         [

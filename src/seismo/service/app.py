@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -330,7 +331,7 @@ def create_app(
         await run_in_threadpool(state["models"].get, name)
         rows = rows_of(await body_of(request), "labels", settings.max_batch_rows)
         parsed = parse_labels(rows, datetime.now(UTC))
-        outcome = await run_in_threadpool(state["store"].add_labels, parsed)
+        outcome = await run_in_threadpool(partial(state["store"].add_labels, parsed, model=name))
         for kind in ("inserted", "updated", "unchanged"):
             metrics.labels.labels(name, kind).inc(getattr(outcome, kind))
         metrics.labels.labels(name, "unknown").inc(len(outcome.unknown_ids))

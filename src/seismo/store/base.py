@@ -298,11 +298,12 @@ class Store(abc.ABC):
 
     # -- labels -----------------------------------------------------------------------------
     @abc.abstractmethod
-    def add_labels(self, labels: Sequence[Label]) -> LabelOutcome:
+    def add_labels(self, labels: Sequence[Label], *, model: str | None = None) -> LabelOutcome:
         """Attach ground truth to predictions, in one transaction.
 
         Re-sending the same label changes nothing (``unchanged``); a different label for the
-        same prediction replaces the earlier one (``updated``); ids that match no prediction are
+        same prediction replaces the earlier one (``updated``); ids that match no prediction
+        (of ``model``, when given: another model's prediction is not this model's to label) are
         returned in ``unknown_ids`` and nothing is stored for them. Every insert or update
         appends to the label change log. Labels of one batch apply in order; a null label is
         refused with ValueError.

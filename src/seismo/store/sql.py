@@ -1200,7 +1200,7 @@ class SQLStore(Store):
         return int(deleted)
 
     # -- labels ------------------------------------------------------------------------------
-    def add_labels(self, labels: Sequence[Label]) -> LabelOutcome:
+    def add_labels(self, labels: Sequence[Label], *, model: str | None = None) -> LabelOutcome:
         if not labels:
             return LabelOutcome()
         prepared: list[tuple[str, str, datetime]] = []
@@ -1227,6 +1227,8 @@ class SQLStore(Store):
                 query = sa.select(
                     predictions.c.id, predictions.c.seq, predictions.c.model, predictions.c.label
                 ).where(predictions.c.id.in_(chunk))
+                if model is not None:
+                    query = query.where(predictions.c.model == model)
                 for row in connection.execute(query):
                     states[row.id] = _LabelState(row.seq, row.model, row.label)
             changed: dict[str, dict[str, Any]] = {}

@@ -109,3 +109,37 @@ def test_register_errors_are_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not a joblib/pickle model file" in result.output
     result = runner.invoke(app, ["monitor", "run", "--store", "mysql://x"])
     assert result.exit_code == 2 and "mysql" in result.output
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../escape", "..", "a/b", "a\\b", "with space", "esc\x1b[31m", "", ".hidden", "x" * 129],
+)
+def test_model_names_outside_the_documented_alphabet_are_refused(tmp_path: Path, name: str) -> None:
+    """Model names become directories and URL segments: separators, control characters and
+    leading dots are refused in one line (exit 2), and nothing is written."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    reference_file = tmp_path / "train.parquet"
+    training_frame().to_parquet(reference_file)
+    model_file = tmp_path / "model.joblib"
+    joblib.dump(fit_pipeline(training_frame()), model_file)
+    models_dir = tmp_path / "deep" / "models"
+    config = tmp_path / "seismo.yaml"
+    config.write_text(f"store: {url}\nmodels_dir: {models_dir}\n")
+    result = runner.invoke(
+        app,
+        [
+            "models",
+            "register",
+            name,
+            "--reference",
+            str(reference_file),
+            "--model",
+            str(model_file),
+            "--config",
+            str(config),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "model name" in result.output and "\x1b" not in result.output
+    assert not models_dir.exists() and not (tmp_path / "deep" / "escape").exists()

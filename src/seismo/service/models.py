@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ def load_artifact(path: str | Path) -> Any:
     return model
 
 
+#: The documented alphabet of model names: they become URL segments and directory names, so no
+#: separators, dots alone or control characters.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
 def register_model(
     store: Store,
     name: str,
@@ -57,8 +63,11 @@ def register_model(
     columns. Without it the model is served elsewhere and only logs predictions; then ``task``
     is required (and ``classes`` for classification, positive class last).
     """
-    if not name or "/" in name or ":" in name:
-        raise InputError(f"model name {name!r}: use letters, digits, '-', '_' or '.'")
+    if not MODEL_NAME.fullmatch(name):
+        raise InputError(
+            f"model name {name!r}: use letters, digits, '-', '_' or '.', starting with a letter "
+            "or digit (at most 128 characters)"
+        )
     feature_columns = [c.name for c in reference.schema.with_role(Role.FEATURE)]
     artifact: str | None = None
     if model_file is not None:

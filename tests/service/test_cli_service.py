@@ -89,7 +89,7 @@ def test_register_errors_are_one_line(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2
-    assert "task: give 'classification' or 'regression'" in result.output
+    assert "needs --task classification or --task regression" in result.output
     bad_model = tmp_path / "model.joblib"
     bad_model.write_text("not a model")
     result = runner.invoke(

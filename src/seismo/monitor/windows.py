@@ -92,8 +92,9 @@ class WindowState:
         document = json.loads(zlib.decompress(blob))
         if document.get("version") != PAYLOAD_VERSION:
             raise InputError(
-                f"window summary version {document.get('version')} is not supported; "
-                "rerun `seismo monitor run --rebuild`"
+                f"window summary format {document.get('version')} is not the one this seismo "
+                f"reads ({PAYLOAD_VERSION}); it was written by another seismo version: run that "
+                "version, or upgrade this one if the store was written by a newer release"
             )
         performance_data = document["performance"]
         performance: Performance | None = None

@@ -89,10 +89,18 @@ def register_model(
             features = feature_columns
     else:
         features = feature_columns
+    if task is None:
+        raise InputError(
+            "task: a model served elsewhere (no --model file) needs --task classification or "
+            "--task regression"
+        )
     if task not in TASKS:
         raise InputError(f"task: give 'classification' or 'regression' (got {task!r})")
     if task == "classification" and not classes:
-        raise InputError("classes: a classification model needs its class names")
+        raise InputError(
+            "classes: a classification model served elsewhere needs --classes, its class names "
+            "separated by commas, positive class last (e.g. --classes no,yes)"
+        )
     latest = store.get_model_version(name)
     number = latest.version + 1 if latest else 1
     if model_file is not None:

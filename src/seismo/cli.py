@@ -287,7 +287,9 @@ def serve(
         alerts_config(settings.alerts, source)
         monitor_config(settings.monitor)
         opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
-        err.print(f"seismo serve: store {settings.store}", markup=False, highlight=False)
+        from seismo.store.sql import shown_url
+
+        err.print(f"seismo serve: store {shown_url(settings.store)}", markup=False, highlight=False)
         try:
             uvicorn.run(
                 create_app(settings, store=opened, source=source),
@@ -586,10 +588,11 @@ def db_upgrade(
     """Migrate the store's schema to this seismo's version."""
     with _user_errors(debug):
         from seismo.store import upgrade
+        from seismo.store.sql import shown_url
 
         url = _settings(config, store).store
         upgrade(url)
-        out.print(f"store schema is up to date: {url}", markup=False)
+        out.print(f"store schema is up to date: {shown_url(url)}", markup=False)
 
 
 @app.command()

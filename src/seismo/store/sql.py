@@ -500,9 +500,7 @@ class _LabelState:
 
 def upgrade_command(url: str) -> str:
     """The shell command that migrates the store at ``url`` (password masked)."""
-    parsed = make_url(url)
-    shown = url if parsed.password is None else parsed.render_as_string(hide_password=True)
-    return UPGRADE_COMMAND.format(url=shlex.quote(shown))
+    return UPGRADE_COMMAND.format(url=shlex.quote(shown_url(url)))
 
 
 def shown_url(url: str) -> str:

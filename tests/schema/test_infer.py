@@ -121,3 +121,19 @@ def test_declared_categories_leading_zero_codes_and_iso_dates() -> None:
     assert education.mean == pytest.approx(digits.astype(float).mean())  # type: ignore[union-attr]
     day = seismo.fit_reference(frame).profile.columns["day"]
     assert day.minimum == pd.Timestamp("2011-01-01", tz="UTC").timestamp()  # type: ignore[union-attr]
+
+
+def test_amounts_with_thousands_separators_are_numbers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Spreadsheet exports write "12,345": such a column is numeric and read as those numbers
+    (before, mostly-distinct text became an untested id column, whatever its shift)."""
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"amount": [f"{v:,.2f}" for v in rng.uniform(500, 5000, 2000)]})
+    cur = pd.DataFrame({"amount": [f"{v:,.2f}" for v in rng.uniform(5000, 50000, 2000)]})
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    for reference, current in [(ref, cur), (tmp_path / "ref.csv", tmp_path / "cur.csv")]:
+        column = seismo.compare(reference, current)["amount"]
+        assert column.kind is Kind.NUMERIC and column.tested and column.drifted
+        assert column.reference.mean == pytest.approx(
+            ref["amount"].str.replace(",", "").astype(float).mean()
+        )

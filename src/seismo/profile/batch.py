@@ -140,24 +140,34 @@ def _convert_codes(batch: CodesBatch, parsed: NDArray[np.float64]) -> tuple[Nume
     return NumericBatch(values, batch.null_count, batch.physical, invalid), invalid
 
 
+#: Digits grouped by thousands with commas, as spreadsheets export amounts ("1,234,567.89").
+_GROUPED = re.compile(r"\s*[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?\s*")
+
+
 def text_to_numbers(texts: Sequence[str]) -> NDArray[np.float64]:
-    """Each text as a number (Python's ``float`` syntax); NaN where it is not one.
+    """Each text as a number (Python's ``float`` syntax, or digits grouped by thousands with
+    commas: "12,345.6"); NaN where it is not one.
 
     The text "nan" parses to NaN too: a missing number written out, not an invalid one.
+
+    >>> text_to_numbers(["16", "1,234", "-12,345.5", "1,2", "n/a"]).tolist()
+    [16.0, 1234.0, -12345.5, nan, nan]
     """
     parsed = np.empty(len(texts), dtype=np.float64)
     for index, text in enumerate(texts):
         try:
             parsed[index] = float(text)
         except ValueError:
-            parsed[index] = np.nan
+            grouped = _GROUPED.fullmatch(text)
+            parsed[index] = float(text.replace(",", "")) if grouped else np.nan
     return parsed
 
 
 #: A number as a data file writes it; codes with a leading zero ("02139", "007") do not match.
 _NUMBER = re.compile(
     r"\s*[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
-    r"|\s*[+-]?(?:inf|infinity|nan)\s*",
+    r"|\s*[+-]?(?:inf|infinity|nan)\s*"
+    r"|" + _GROUPED.pattern,
     re.IGNORECASE,
 )
 #: An ISO 8601 date, optionally with a time and a UTC offset ("2011-01-01", "2011-01-01T08:30Z").
@@ -170,8 +180,8 @@ _ISO_DATETIME = re.compile(
 def looks_like_number(text: str) -> bool:
     """Whether a text is a number to infer a kind from; leading-zero codes are not.
 
-    >>> [looks_like_number(t) for t in ["16", "-0.5", "1e3", "02139", "007", "0", "n/a"]]
-    [True, True, True, False, False, True, False]
+    >>> [looks_like_number(t) for t in ["16", "-0.5", "1e3", "02139", "007", "0", "n/a", "1,234"]]
+    [True, True, True, False, False, True, False, True]
     """
     return _NUMBER.fullmatch(text) is not None
 

@@ -372,9 +372,10 @@ def _uniform_model_distance(
     knots = np.sort(np.stack([left, ref_start, ref_stop, cur_start, cur_stop, right]), axis=0)
 
     def rise(x: FloatArray, start: FloatArray, stop: FloatArray, after: bool) -> FloatArray:
-        # Share of the bin's mass at or below x (just after x when ``after``, else just before).
+        # Share of the bin's mass at or below x (just after x when ``after``, else just before);
+        # a subnormal span overflows the ratio to inf, which the clip makes 1, as it should.
         span = stop - start
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             linear = np.clip((x - start) / span, 0.0, 1.0)
         step = (x >= start) if after else (x > start)
         return np.where(span > 0, linear, step.astype(np.float64))

@@ -518,7 +518,7 @@ def test_thousands_of_labels_in_one_call(store: Store) -> None:
 
 
 def test_label_change_log_pages(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("seismo.store.sql._LABEL_PAGE", 3)
+    monkeypatch.setattr("seismo.store.sql.labels._LABEL_PAGE", 3)
     store.add_predictions([prediction(f"q{i}") for i in range(8)])
     store.add_labels([Label(f"q{i}", 1, T0) for i in range(8)])
     assert [c.prediction_id for c in store.iter_label_changes("churn")] == [
@@ -597,6 +597,50 @@ def test_get_windows_selects_starts_in_range_ordered(store: Store) -> None:
     assert keys(segment="") == [(0, "", 1), (1, "", 1), (1, "", 2), (2, "", 1), (3, "", 1)]
     assert keys(segment="plan=pro", start=T0 + timedelta(hours=3)) == [(3, "plan=pro", 1)]
     assert store.get_windows("none") == []
+
+
+def test_latest_windows_are_the_most_recent_of_each_version_and_segment(store: Store) -> None:
+    for hour in (3, 0, 2, 1):
+        for segment in ("plan=pro", "", "plan=basic"):
+            store.put_window(window(hour, segment=segment))
+    store.put_window(window(1, version=2, payload=b"v2"))
+    store.put_window(window(0, segment="plan=old"))
+
+    def keys(**kwargs: Any) -> list[tuple[int, str, int]]:
+        return [
+            (int((w.start - T0).total_seconds() // 3600), w.segment, w.version)
+            for w in store.latest_windows("churn", **kwargs)
+        ]
+
+    # The same as get_windows filtered by hand: an independent reading of the contract.
+    def expected(limit: int, end: datetime | None = None) -> list[tuple[int, str, int]]:
+        everything = [w for w in store.get_windows("churn") if end is None or w.end <= end]
+        kept = []
+        for w in everything:
+            later = [
+                o
+                for o in everything
+                if (o.version, o.segment) == (w.version, w.segment) and o.start > w.start
+            ]
+            if len(later) < limit:
+                kept.append((int((w.start - T0).total_seconds() // 3600), w.segment, w.version))
+        return kept
+
+    assert keys() == [
+        (0, "plan=old", 1),
+        (1, "", 2),
+        (3, "", 1),
+        (3, "plan=basic", 1),
+        (3, "plan=pro", 1),
+    ]
+    for limit in (1, 2, 3, 10):
+        assert keys(limit=limit) == expected(limit)
+    cutoff = window(2).end  # windows ending by the end of hour 2
+    assert keys(limit=2, end=cutoff) == expected(2, cutoff)
+    assert keys(segment="", limit=2) == [(1, "", 2), (2, "", 1), (3, "", 1)]
+    assert store.latest_windows("none") == []
+    with pytest.raises(ValueError, match="limit"):
+        store.latest_windows("churn", limit=0)
 
 
 def test_put_windows_and_watermark_in_one_transaction(store: Store) -> None:

@@ -344,6 +344,19 @@ class Store(abc.ABC):
         """Summaries whose window starts in [start, end), ordered by start then segment."""
 
     @abc.abstractmethod
+    def latest_windows(
+        self,
+        model: str,
+        *,
+        limit: int = 1,
+        end: datetime | None = None,
+        segment: str | None = None,
+    ) -> list[WindowSummary]:
+        """The ``limit`` most recent windows of each (version, segment) of ``model`` — those
+        whose window ends at or before ``end``, when given — ordered as :meth:`get_windows`.
+        Its cost depends on ``limit`` and the number of segments, not on the history."""
+
+    @abc.abstractmethod
     def get_watermark(self, job: str, model: str) -> int:
         """The last sequence number a job processed for a model (0 when never run)."""
 

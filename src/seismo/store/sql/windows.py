@@ -1,0 +1,152 @@
+"""Window summaries and the monitor's watermarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from seismo.store.base import (
+    WindowSummary,
+)
+from seismo.store.sql.engine import (
+    SQLBase,
+)
+from seismo.store.sql.tables import (
+    _Row,
+    _utc,
+    watermarks_table,
+    window_summaries,
+)
+
+
+def _window_summary(row: _Row) -> WindowSummary:
+    return WindowSummary(
+        model=row.model,
+        version=row.version,
+        start=row.window_start,
+        end=row.window_end,
+        segment=row.segment,
+        payload=bytes(row.payload),
+        updated_at=row.updated_at,
+    )
+
+
+_WINDOW_KEY: Final = ("model", "version", "window_start", "window_end", "segment")
+
+
+class Windows(SQLBase):
+    # -- monitor state -----------------------------------------------------------------------
+    def put_window(self, summary: WindowSummary) -> None:
+        self.put_windows([summary])
+
+    def put_windows(
+        self,
+        summaries: Sequence[WindowSummary],
+        *,
+        watermarks: Sequence[tuple[str, str, int]] = (),
+    ) -> None:
+        now = datetime.now(UTC)
+        windows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for summary in summaries:
+            row = {
+                "model": summary.model,
+                "version": summary.version,
+                "window_start": _utc(summary.start, "window start"),
+                "window_end": _utc(summary.end, "window end"),
+                "segment": summary.segment,
+                "payload": bytes(summary.payload),
+                "updated_at": now,
+            }
+            # The last summary of a key wins, as if they had been put one after another.
+            windows[tuple(row[name] for name in _WINDOW_KEY)] = row
+        marks: dict[tuple[str, str], dict[str, Any]] = {}
+        for job, model, seq in watermarks:
+            if not isinstance(seq, int) or seq < 0:
+                raise ValueError(f"watermark of {job!r} for {model!r} must be an int >= 0: {seq!r}")
+            marks[job, model] = {"job": job, "model": model, "seq": seq, "updated_at": now}
+        if not windows and not marks:
+            return
+        with self.transaction(write=True) as connection:
+            if windows:
+                connection.execute(
+                    self._upsert(window_summaries, _WINDOW_KEY), list(windows.values())
+                )
+            if marks:
+                connection.execute(
+                    self._upsert(watermarks_table, ("job", "model")), list(marks.values())
+                )
+
+    def get_windows(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        segment: str | None = None,
+    ) -> list[WindowSummary]:
+        table = window_summaries
+        query = sa.select(table).where(table.c.model == model)
+        if version is not None:
+            query = query.where(table.c.version == version)
+        if start is not None:
+            query = query.where(table.c.window_start >= _utc(start, "start"))
+        if end is not None:
+            query = query.where(table.c.window_start < _utc(end, "end"))
+        if segment is not None:
+            query = query.where(table.c.segment == segment)
+        query = query.order_by(
+            table.c.window_start, table.c.segment, table.c.version, table.c.window_end
+        )
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [_window_summary(row) for row in rows]
+
+    def latest_windows(
+        self,
+        model: str,
+        *,
+        limit: int = 1,
+        end: datetime | None = None,
+        segment: str | None = None,
+    ) -> list[WindowSummary]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        table = window_summaries
+        conditions = [table.c.model == model]
+        if end is not None:
+            conditions.append(table.c.window_end <= _utc(end, "end"))
+        if segment is not None:
+            conditions.append(table.c.segment == segment)
+        rank = (
+            sa.func.row_number()
+            .over(
+                partition_by=(table.c.version, table.c.segment),
+                order_by=(table.c.window_start.desc(), table.c.window_end.desc()),
+            )
+            .label("rank")
+        )
+        ranked = sa.select(table, rank).where(*conditions).subquery()
+        query = (
+            sa.select(*(ranked.c[column.name] for column in table.columns))
+            .where(ranked.c.rank <= limit)
+            .order_by(
+                ranked.c.window_start, ranked.c.segment, ranked.c.version, ranked.c.window_end
+            )
+        )
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [_window_summary(row) for row in rows]
+
+    def get_watermark(self, job: str, model: str) -> int:
+        table = watermarks_table
+        query = sa.select(table.c.seq).where(table.c.job == job, table.c.model == model)
+        with self.transaction() as connection:
+            seq = connection.execute(query).scalar_one_or_none()
+        return 0 if seq is None else int(seq)
+
+    def set_watermark(self, job: str, model: str, seq: int) -> None:
+        self.put_windows((), watermarks=[(job, model, seq)])

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from seismo.store import (
     SCHEMES,
+    ApiToken,
     DuplicatePrediction,
     Label,
     LabelChange,
@@ -931,6 +932,39 @@ def test_deleting_old_predictions_takes_their_labels_and_batches_with_them(store
     assert store.get_watermark("retention", "churn") == int(cutoff.timestamp())
 
 
+@pytest.mark.parametrize("chunk", [3, 64])
+def test_a_prune_deletes_in_bounded_write_transactions(
+    store: Store, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prune of many rows must not hold the write lock for all of them: each write
+    transaction deletes at most a chunk, and the result is the same as one big delete."""
+    monkeypatch.setattr("seismo.store.sql.predictions._DELETE_ROWS", chunk)
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [prediction(f"r{i}", at=day + timedelta(minutes=i)) for i in range(150)]
+    store.add_predictions(rows[:COLUMNAR_MIN_ROWS])  # a batch ...
+    store.add_predictions(rows[COLUMNAR_MIN_ROWS:])  # ... and another (86 rows)
+    store.add_labels([Label("r5", 1, day), Label("r130", 0, day)])
+    assert isinstance(store, SQLStore)
+    writes: list[bool] = []
+    transaction = store.transaction
+
+    def counted(*, write: bool = False) -> Any:
+        writes.append(write)
+        return transaction(write=write)
+
+    monkeypatch.setattr(store, "transaction", counted)
+    cutoff = day + timedelta(minutes=120)
+    assert store.delete_predictions("churn", cutoff) == 120
+    assert sum(writes) == 1 + 120 // chunk + 1  # the horizon, full chunks, the last (short) one
+    monkeypatch.undo()
+    left = sorted(int(p.prediction.id[1:]) for p in all_predictions(store, "churn"))
+    assert left == list(range(120, 150))
+    with store.transaction() as connection:
+        batches = connection.execute(sa.text("SELECT count(*) FROM prediction_batches")).scalar()
+        changes = connection.execute(sa.text("SELECT count(*) FROM label_changes")).scalar()
+    assert batches == 1 and changes == 1
+
+
 def test_compacting_moves_json_rows_into_batches_without_changing_them(store: Store) -> None:
     day = datetime(2026, 3, 1, tzinfo=UTC)
     small = [
@@ -989,3 +1023,93 @@ def test_compaction_resumes_after_its_watermark(store: Store) -> None:
     last = store.get_prediction("late")
     assert last is not None and store.get_watermark("compaction", "churn") == last.seq
     assert store.compact_predictions("churn", open_window + timedelta(days=1)) == 0
+
+
+# -- ids per model --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bulk", [1, COLUMNAR_MIN_ROWS])
+def test_prediction_ids_are_unique_per_model_not_across_models(store: Store, bulk: int) -> None:
+    ids = [f"req-{i}" for i in range(bulk)]
+    store.add_predictions([prediction(i, model="champion", output=1) for i in ids])
+    store.add_predictions([prediction(i, model="shadow", output=0) for i in ids])  # allowed
+    with pytest.raises(DuplicatePrediction, match="'req-0' of model 'shadow'"):
+        store.add_predictions([prediction("req-0", model="shadow")])
+    with pytest.raises(DuplicatePrediction, match="appears twice"):
+        store.add_predictions([prediction("x", model="a"), prediction("x", model="a")])
+    store.add_predictions([prediction("y", model="a"), prediction("y", model="b")])  # one batch
+    champion = store.get_prediction("req-0", model="champion")
+    shadow = store.get_prediction("req-0", model="shadow")
+    assert champion is not None and champion.prediction.output == 1
+    assert shadow is not None and shadow.prediction.output == 0
+    assert store.get_prediction("req-0", model="nobody") is None
+    # Labels go to the model named; an id two models share needs the model.
+    outcome = store.add_labels([Label("req-0", 1, T0)], model="shadow")
+    assert outcome.inserted == 1
+    labelled = store.get_prediction("req-0", model="shadow")
+    assert labelled is not None and labelled.label == 1
+    unlabelled = store.get_prediction("req-0", model="champion")
+    assert unlabelled is not None and unlabelled.label is None
+    with pytest.raises(ValueError, match="more than one model"):
+        store.add_labels([Label("req-0", 1, T0)])
+
+
+# -- tokens and leases ----------------------------------------------------------------------
+
+
+def test_tokens_are_kept_by_digest_listed_and_revoked(store: Store) -> None:
+    assert store.list_tokens() == []
+    made = store.add_token("ci", "a" * 64, ["ingest", "read"], at=T0)
+    assert made == ApiToken("ci", ("ingest", "read"), T0)
+    store.add_token("ops", "b" * 64, ["admin"], at=T0)
+    assert [t.name for t in store.list_tokens()] == ["ci", "ops"]
+    found = store.find_token("a" * 64)
+    assert found is not None and found.name == "ci" and found.active
+    assert found.created_at.utcoffset() == timedelta(0)
+    assert store.find_token("c" * 64) is None
+    with pytest.raises(ValueError, match="'ci' exists"):
+        store.add_token("ci", "d" * 64, ["read"], at=T0)
+    assert store.revoke_token("ci", at=T0 + timedelta(hours=1))
+    assert not store.revoke_token("ci", at=T0 + timedelta(hours=2))  # already revoked
+    assert not store.revoke_token("nobody", at=T0)
+    revoked = store.find_token("a" * 64)
+    assert revoked is not None and not revoked.active
+    assert revoked.revoked_at == T0 + timedelta(hours=1)
+    # A revoked name can be used again, with a new token; the old one is gone.
+    store.add_token("ci", "e" * 64, ["read"], at=T0 + timedelta(days=1))
+    assert store.find_token("a" * 64) is None
+    again = store.find_token("e" * 64)
+    assert again is not None and again.active and again.scopes == ("read",)
+
+
+def test_a_lease_has_one_holder_until_it_expires_or_is_released(store: Store) -> None:
+    later = T0 + timedelta(minutes=5)
+    assert store.acquire_lease("monitor", "a", until=later, now=T0)
+    assert not store.acquire_lease("monitor", "b", until=later, now=T0 + timedelta(minutes=1))
+    assert store.acquire_lease("monitor", "a", until=later + timedelta(minutes=5), now=T0)  # renew
+    assert store.acquire_lease("other", "b", until=later, now=T0)  # leases are by name
+    # Expired: another holder takes it.
+    assert store.acquire_lease(
+        "monitor", "b", until=later + timedelta(hours=1), now=later + timedelta(minutes=6)
+    )
+    store.release_lease("monitor", "a")  # not the holder: nothing happens
+    assert not store.acquire_lease("monitor", "a", until=later, now=later)
+    store.release_lease("monitor", "b")
+    assert store.acquire_lease("monitor", "a", until=later, now=later)
+
+
+def test_racing_for_a_free_lease_exactly_one_wins(store: Store) -> None:
+    won: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def race(holder: str) -> None:
+        barrier.wait()
+        if store.acquire_lease("race", holder, until=T0 + timedelta(hours=1), now=T0):
+            won.append(holder)
+
+    threads = [threading.Thread(target=race, args=(f"h{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1

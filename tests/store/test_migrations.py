@@ -16,7 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from seismo.store import Prediction, SchemaOutdated, open_store, upgrade
+from seismo.store import DuplicatePrediction, Label, Prediction, SchemaOutdated, open_store, upgrade
 from seismo.store import migrations as store_migrations
 from seismo.store.sql import SQLStore, metadata, upgrade_command
 
@@ -30,6 +30,8 @@ TABLES = {
     "alerts",
     "alert_events",
     "silences",
+    "api_tokens",
+    "leases",
 }
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -166,3 +168,30 @@ def test_upgrade_command_masks_a_password() -> None:
     assert "s3cret" not in shown
     assert shown == "seismo db upgrade --store 'postgresql+psycopg://seismo:***@db:5432/seismo'"
     assert upgrade_command("sqlite:///seismo.db") == "seismo db upgrade --store sqlite:///seismo.db"
+
+
+def test_ids_per_model_migration_keeps_rows_label_log_and_sequence(store_url: str) -> None:
+    """0003 rebuilds the predictions table on SQLite: the rows, the label change log (which
+    the rebuild's DROP would cascade away) and the seq counter (never reused) all survive."""
+    with sql_store(store_url) as store:
+        with store.transaction(write=True) as connection:
+            store_migrations.upgrade(connection, "0002")
+        store.add_predictions(
+            [Prediction(f"p{i}", "churn", 1, AT, {"x": i}, i % 2) for i in range(5)]
+        )
+        store.add_labels([Label("p1", 1, AT), Label("p2", 0, AT)])
+        # The newest row deleted by hand: its seq must not be handed out again.
+        with store.transaction(write=True) as connection:
+            top = connection.execute(sa.text("SELECT max(seq) FROM predictions")).scalar_one()
+            connection.execute(sa.text("DELETE FROM predictions WHERE seq = :s"), {"s": top})
+        with store.transaction(write=True) as connection:
+            store_migrations.upgrade(connection, "head")
+        store.check()
+        assert store.count_predictions("churn") == 4
+        changes = list(store.iter_label_changes("churn"))
+        assert [c.prediction_id for c in changes] == ["p1", "p2"]
+        store.add_predictions([Prediction("p0", "other", 1, AT, {"x": 0}, 0)])  # per model now
+        newest = store.get_prediction("p0", model="other")
+        assert newest is not None and newest.seq > top
+        with pytest.raises(DuplicatePrediction):
+            store.add_predictions([Prediction("p0", "churn", 1, AT, {"x": 0}, 0)])

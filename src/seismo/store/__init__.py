@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from seismo.errors import InputError
 from seismo.store.base import (
     AlertEvent,
+    ApiToken,
     DuplicatePrediction,
     Label,
     LabelChange,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMES",
     "AlertEvent",
+    "ApiToken",
     "DuplicatePrediction",
     "GroupCommitWriter",
     "Label",

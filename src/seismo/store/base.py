@@ -45,7 +45,8 @@ class ModelVersion:
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """One logged prediction. ``id`` is unique across the store (client-supplied or generated)."""
+    """One logged prediction. ``id`` is unique per model (client-supplied or generated): two
+    models may log the same id, e.g. a champion and its shadow answering one request."""
 
     id: str
     model: str
@@ -179,6 +180,21 @@ class Silence:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token as the store keeps it: its name and scopes, never the token itself (only
+    its SHA-256 digest is stored)."""
+
+    name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
 class StoreError(SeismoError):
     """The store could not do what was asked (database down, conflict, bad state)."""
 
@@ -231,7 +247,11 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def get_prediction(self, prediction_id: str) -> StoredPrediction | None: ...
+    def get_prediction(
+        self, prediction_id: str, *, model: str | None = None
+    ) -> StoredPrediction | None:
+        """The prediction with this id (of ``model``: ids are unique per model, and another
+        model may use the same id; without ``model``, the first one logged)."""
 
     @abc.abstractmethod
     def iter_predictions(
@@ -277,7 +297,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete_predictions(self, model: str, before: datetime) -> int:
         """Retention: delete a model's predictions with ``timestamp < before`` (their labels and
-        label changes with them) in one transaction, and return how many there were.
+        label changes with them) and return how many there were.
+
+        The horizon is recorded first, then rows go in short transactions of a bounded number
+        of rows, so writers are never held up for long; a prune cut short leaves the rest for
+        the next one, and the monitor already leaves the horizon's windows alone.
 
         Window summaries stay: they are the monitoring history. ``before`` becomes the model's
         retention horizon (:data:`RETENTION_JOB` watermark, in Unix seconds; it only moves
@@ -409,3 +433,33 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    # -- access ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_token(
+        self, name: str, token_hash: str, scopes: Sequence[str], *, at: datetime
+    ) -> ApiToken:
+        """Store a token's digest under ``name``. A revoked token's name may be reused; an
+        active one's raises ValueError (revoke it first)."""
+
+    @abc.abstractmethod
+    def list_tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones included, by name."""
+
+    @abc.abstractmethod
+    def find_token(self, token_hash: str) -> ApiToken | None:
+        """The token with this digest (revoked or not), or None."""
+
+    @abc.abstractmethod
+    def revoke_token(self, name: str, *, at: datetime) -> bool:
+        """Revoke the named token; False when no active token has that name."""
+
+    @abc.abstractmethod
+    def acquire_lease(self, name: str, holder: str, *, until: datetime, now: datetime) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until ``until``: True when it is
+        free, expired at ``now`` or already held by ``holder``; False when another holder has
+        it. Two callers racing for a free lease: exactly one gets it."""
+
+    @abc.abstractmethod
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up (nothing happens when ``holder`` does not hold it)."""

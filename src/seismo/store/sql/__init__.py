@@ -2,7 +2,8 @@
 
 One module per client of the store: :mod:`.tables` (the schema and how values are written),
 :mod:`.engine` (engines, transactions, migrations), :mod:`.models`, :mod:`.predictions`,
-:mod:`.labels`, :mod:`.windows` (window summaries, watermarks) and :mod:`.alerts`;
+:mod:`.labels`, :mod:`.windows` (window summaries, watermarks), :mod:`.alerts` and
+:mod:`.access` (API token digests, leases);
 :class:`SQLStore` is their union.
 
 Tables (SQLAlchemy Core; the Alembic revisions in :mod:`seismo.store.migrations` create them)::
@@ -33,6 +34,7 @@ turns database errors into the store's exceptions. Only domain objects leave thi
 
 from __future__ import annotations
 
+from seismo.store.sql.access import Access
 from seismo.store.sql.alerts import Alerts
 from seismo.store.sql.engine import SQLBase, create_store_engine, shown_url, upgrade_command
 from seismo.store.sql.labels import Labels
@@ -51,6 +53,6 @@ __all__ = [
 ]
 
 
-class SQLStore(ModelVersions, Predictions, Labels, Windows, Alerts, SQLBase):
+class SQLStore(ModelVersions, Predictions, Labels, Windows, Alerts, Access, SQLBase):
     """The store on SQLite or PostgreSQL through SQLAlchemy (see :class:`SQLBase` for the
     parameters): every method of :class:`~seismo.store.base.Store`, one client per module."""

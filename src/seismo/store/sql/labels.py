@@ -75,6 +75,11 @@ class Labels(SQLBase):
                 if model is not None:
                     query = query.where(predictions.c.model == model)
                 for row in connection.execute(query):
+                    if row.id in states:
+                        raise ValueError(
+                            f"prediction id {row.id!r} belongs to more than one model "
+                            f"({states[row.id].model!r}, {row.model!r}); give the model"
+                        )
                     states[row.id] = _LabelState(row.seq, row.model, row.label)
             changed: dict[str, dict[str, Any]] = {}
             log: list[dict[str, Any]] = []

@@ -176,12 +176,12 @@ class Predictions(SQLBase):
         if not predictions:
             return
         rows = [_prediction_row(prediction) for prediction in predictions]
-        ids = [row["id"] for row in rows]
-        repeated = _first_repeated(ids)
+        keys = [(row["model"], row["id"]) for row in rows]
+        repeated = _first_repeated(keys)
         if repeated is not None:
             raise DuplicatePrediction(
-                f"prediction id {repeated!r} appears twice in one batch; "
-                f"none of the batch's {len(rows)} predictions were stored"
+                f"prediction id {repeated[1]!r} of model {repeated[0]!r} appears twice in one "
+                f"batch; none of the batch's {len(rows)} predictions were stored"
             )
         batches = _place_values(predictions, rows)  # encoded before taking the write lock
         try:
@@ -200,7 +200,7 @@ class Predictions(SQLBase):
                 else:
                     self._sqlite_insert(connection, rows)
         except DuplicatePrediction as error:
-            raise self._name_duplicates(ids, error) from error.__cause__
+            raise self._name_duplicates(keys, error) from error.__cause__
 
     def _sqlite_insert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         """Insert rows with multi-row INSERT statements of driver-ready values.
@@ -218,30 +218,42 @@ class Predictions(SQLBase):
                 _sqlite_insert_sql(len(chunk)), tuple(v for row in chunk for v in row)
             )
 
-    def _name_duplicates(self, ids: Sequence[str], error: DuplicatePrediction) -> StoreError:
+    def _name_duplicates(
+        self, keys: Sequence[tuple[str, str]], error: DuplicatePrediction
+    ) -> StoreError:
+        by_model: dict[str, list[str]] = {}
+        for model, prediction_id in keys:
+            by_model.setdefault(model, []).append(prediction_id)
         try:
-            existing: list[str] = []
+            existing: list[tuple[str, str]] = []
             with self.transaction() as connection:
-                for chunk in _chunks(ids, _LOOKUP_CHUNK):
-                    existing.extend(
-                        connection.execute(
-                            sa.select(predictions.c.id).where(predictions.c.id.in_(chunk))
-                        ).scalars()
-                    )
+                for model, ids in by_model.items():
+                    for chunk in _chunks(ids, _LOOKUP_CHUNK):
+                        query = sa.select(predictions.c.id).where(
+                            predictions.c.model == model, predictions.c.id.in_(chunk)
+                        )
+                        existing.extend(
+                            (model, found) for found in connection.execute(query).scalars()
+                        )
         except StoreError:
             return error
         if not existing:
             return error
-        order = {prediction_id: index for index, prediction_id in enumerate(ids)}
+        order = {key: index for index, key in enumerate(keys)}
         existing.sort(key=order.__getitem__)
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         return DuplicatePrediction(
-            f"prediction id {existing[0]!r} already exists{more}; "
-            f"none of the batch's {len(ids)} predictions were stored"
+            f"prediction id {existing[0][1]!r} of model {existing[0][0]!r} already exists{more}; "
+            f"none of the batch's {len(keys)} predictions were stored"
         )
 
-    def get_prediction(self, prediction_id: str) -> StoredPrediction | None:
+    def get_prediction(
+        self, prediction_id: str, *, model: str | None = None
+    ) -> StoredPrediction | None:
         query = sa.select(*_PREDICTION_COLUMNS).where(predictions.c.id == prediction_id)
+        if model is not None:
+            query = query.where(predictions.c.model == model)
+        query = query.order_by(predictions.c.seq).limit(1)
         with self.transaction() as connection:
             row = connection.execute(query).first()
             found = [] if row is None else _stored_predictions(connection, [row])
@@ -528,28 +540,9 @@ class Predictions(SQLBase):
         horizon = int(cutoff.timestamp())
         c = predictions.c
         batches = prediction_batches
+        # The horizon first: from here on the monitor leaves these windows alone, so a prune
+        # cut short never lets a window be rebuilt from half its rows.
         with self.transaction(write=True) as connection:
-            self._serialise_writers(connection, "predictions")
-            doomed = sa.select(c.seq).where(c.model == model, c.timestamp < cutoff)
-            # Explicitly, rather than trusting ON DELETE CASCADE to be enforced.
-            connection.execute(
-                label_changes.delete().where(label_changes.c.prediction_seq.in_(doomed))
-            )
-            touched = sa.select(c.batch_seq).where(
-                c.model == model, c.timestamp < cutoff, c.batch_seq.is_not(None)
-            )
-            touched_batches = [seq for (seq,) in connection.execute(touched.distinct())]
-            deleted = connection.execute(
-                predictions.delete().where(c.model == model, c.timestamp < cutoff)
-            ).rowcount
-            for first in range(0, len(touched_batches), _LOOKUP_CHUNK):
-                chunk = touched_batches[first : first + _LOOKUP_CHUNK]
-                still_used = sa.select(c.batch_seq).where(c.batch_seq.in_(chunk))
-                connection.execute(
-                    batches.delete().where(
-                        batches.c.seq.in_(chunk), batches.c.seq.not_in(still_used)
-                    )
-                )
             current = connection.execute(
                 sa.select(watermarks_table.c.seq).where(
                     watermarks_table.c.job == RETENTION_JOB, watermarks_table.c.model == model
@@ -567,11 +560,48 @@ class Predictions(SQLBase):
                         }
                     ],
                 )
+        deleted = 0
+        doomed = (
+            sa.select(c.seq, c.batch_seq)
+            .where(c.model == model, c.timestamp < cutoff)
+            .order_by(c.seq)
+            .limit(_DELETE_ROWS)
+        )
+        while True:
+            # One short write transaction per chunk: ingest waits at most one chunk.
+            with self.transaction(write=True) as connection:
+                self._serialise_writers(connection, "predictions")
+                rows = connection.execute(doomed).all()
+                if not rows:
+                    break
+                seqs = [row.seq for row in rows]
+                touched = sorted({row.batch_seq for row in rows if row.batch_seq is not None})
+                for chunk in _chunks(seqs, _LOOKUP_CHUNK):
+                    # Explicitly, rather than trusting ON DELETE CASCADE to be enforced.
+                    connection.execute(
+                        label_changes.delete().where(label_changes.c.prediction_seq.in_(chunk))
+                    )
+                    deleted += connection.execute(
+                        predictions.delete().where(c.seq.in_(chunk))
+                    ).rowcount
+                for chunk in _chunks(touched, _LOOKUP_CHUNK):
+                    still_used = sa.select(c.batch_seq).where(c.batch_seq.in_(chunk))
+                    connection.execute(
+                        batches.delete().where(
+                            batches.c.seq.in_(chunk), batches.c.seq.not_in(still_used)
+                        )
+                    )
+            if len(rows) < _DELETE_ROWS:
+                break
         return int(deleted)
 
 
 predictions_insert: Final = predictions.insert()
 _COMPACT_ROWS: Final = 5_000  # rows per compacted batch (one short write transaction each)
+# Rows deleted per write transaction by a prune. Measured on SQLite, 1M rows (2 busy cores):
+# each transaction held the write lock 0.2 s (median; longest 0.8 s), where one transaction
+# for all of them held it 13 s.
+_DELETE_ROWS: Final = 5_000
 _INSERT_COLUMNS: Final = (
     "id",
     "model",

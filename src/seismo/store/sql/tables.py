@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -88,7 +88,7 @@ predictions = sa.Table(
     sa.Column("score", sa.Text, nullable=True),  # JSON; NULL when there is none
     sa.Column("label", sa.Text, nullable=True),  # JSON, canonical; NULL until labelled
     sa.Column("labelled_at", UTCDateTime, nullable=True),
-    sa.UniqueConstraint("id"),
+    sa.UniqueConstraint("model", "id"),  # ids are unique per model, not across models
     sa.CheckConstraint(
         "(batch_seq IS NULL AND batch_row IS NULL AND features IS NOT NULL AND output IS NOT NULL)"
         " OR (batch_seq IS NOT NULL AND batch_row IS NOT NULL AND features IS NULL"
@@ -190,8 +190,27 @@ silences_table = sa.Table(
     sa.Index(None, "ends_at"),
 )
 
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("token_hash", sa.String, nullable=False),  # SHA-256 hex of the token
+    sa.Column("scopes", sa.Text, nullable=False),  # JSON list
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("token_hash"),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("holder", sa.String, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
 _Row: TypeAlias = "sa.Row[*tuple[Any, ...]]"
-_PREDICTION_ID_CONSTRAINT: Final = "uq_predictions_id"
+_PREDICTION_ID_CONSTRAINT: Final = "uq_predictions_model_id"
 _PREDICTION_COLUMNS: Final = (
     predictions.c.seq,
     predictions.c.id,
@@ -234,13 +253,16 @@ def _utc(value: datetime, what: str) -> datetime:
     return value.astimezone(UTC)
 
 
+_Key = TypeVar("_Key", bound=Hashable)
+
+
 def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for first in range(0, len(values), size):
         yield values[first : first + size]
 
 
-def _first_repeated(values: Iterable[str]) -> str | None:
-    seen: set[str] = set()
+def _first_repeated(values: Iterable[_Key]) -> _Key | None:
+    seen: set[_Key] = set()
     for value in values:
         if value in seen:
             return value

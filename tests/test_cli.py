@@ -162,6 +162,19 @@ def test_names_that_look_like_rich_markup_are_printed_as_is(tmp_path: Path) -> N
     assert out.exists()
 
 
+@pytest.mark.parametrize("name", ["\x1b[31mred\x1b[0m", "bell\x07", "back\bspace", "line\u2028sep"])
+def test_terminal_control_characters_in_names_are_shown_escaped(tmp_path: Path, name: str) -> None:
+    """A column name is user data: printed raw, an ESC sequence would act on the terminal."""
+    frame = _frame(0).rename(columns={"age": name})
+    path = tmp_path / "data.parquet"
+    frame.to_parquet(path, index=False)
+    result = invoke("report", path, path)
+    assert result.exit_code == 0, result.output
+    controls = {chr(c) for c in range(32) if chr(c) not in "\n"} | {"\x7f", "\u2028"}
+    assert not controls & set(result.stdout), repr(result.stdout)
+    assert repr(name)[1:-1] in result.stdout
+
+
 def test_version() -> None:
     result = invoke("version")
     assert result.exit_code == 0

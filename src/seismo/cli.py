@@ -109,10 +109,10 @@ def _print_summary(report: DriftReport, limit: int = 15) -> None:
     for title in titles:
         table.add_column(title, overflow="fold", no_wrap=title != "drift")
     for column in report.by_severity()[:limit]:
-        name = Text(column.column)  # user data: never rich markup
+        name = Text(_shown(column.column))  # user data: never markup, never terminal codes
         if not column.tested:
             dashes = ("-",) * (len(titles) - 3)
-            table.add_row(name, column.kind.value, *dashes, Text(column.reason or ""))
+            table.add_row(name, column.kind.value, *dashes, Text(_shown(column.reason or "")))
             continue
         found = column.effect_of("wasserstein_normalized")
         shape, shape_bar = (None, None) if found is None else (found.value, found.threshold)
@@ -366,7 +366,7 @@ def models_list(
         try:
             for version in opened.list_model_versions():
                 out.print(
-                    f"{version.model}\tv{version.version}\t{version.task}\t"
+                    f"{_shown(version.model)}\tv{version.version}\t{version.task}\t"
                     f"{version.created_at:%Y-%m-%d %H:%M}",
                     markup=False,
                 )
@@ -524,8 +524,10 @@ def alerts_list(
                 f" (acknowledged by {alert.acknowledged_by})" if alert.acknowledged_by else ""
             )
             out.print(
-                f"{alert.state:8} {alert.severity:8} {alert.id}  {alert.alert.get('summary')}"
-                f"{acknowledged}",
+                _shown(
+                    f"{alert.state:8} {alert.severity:8} {alert.id}  "
+                    f"{alert.alert.get('summary')}{acknowledged}"
+                ),
                 markup=False,
             )
 
@@ -572,7 +574,8 @@ def db_prune(
                     raise InputError(f"--model {name!r}: no such model in {settings.store}")
                 deleted = opened.delete_predictions(name, cutoff)
                 out.print(
-                    f"{name}: deleted {deleted} predictions made before {cutoff.isoformat()}",
+                    f"{_shown(name)}: deleted {deleted} predictions made before "
+                    f"{cutoff.isoformat()}",
                     markup=False,
                 )
         finally:
@@ -593,6 +596,104 @@ def db_upgrade(
         url = _settings(config, store).store
         upgrade(url)
         out.print(f"store schema is up to date: {shown_url(url)}", markup=False)
+
+
+tokens_app = typer.Typer(
+    help="API tokens of the service (scopes: predict, ingest, read, admin).",
+    no_args_is_help=True,
+)
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Argument(help="A name for the token (who or what uses it).")],
+    scope: Annotated[
+        str, typer.Option("--scope", help="Comma-separated: predict, ingest, read, admin.")
+    ],
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Create a token; it is printed once, on the last line of stdout (only its digest is
+    stored). From then on the service requires a token on every route but the probes."""
+    with _user_errors(debug):
+        from seismo.service.auth import create_token, parse_scopes
+        from seismo.store import open_store
+
+        scopes = parse_scopes(scope)  # before touching the store
+        settings = _settings(config, store)
+        opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+        try:
+            token = create_token(opened, name, scopes)
+        finally:
+            opened.close()
+        out.print(
+            f"created token {_shown(name)} with scope(s) {', '.join(scopes)}; "
+            "it is shown once, keep it now:",
+            markup=False,
+        )
+        out.print(token, markup=False, highlight=False)
+
+
+@tokens_app.command("list")
+def tokens_list(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """The tokens in the store (names and scopes; the tokens themselves are not kept)."""
+    with _user_errors(debug):
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            tokens = opened.list_tokens()
+        finally:
+            opened.close()
+        if not tokens:
+            out.print("no tokens: the service is open to anyone who can reach it", markup=False)
+        for token in tokens:
+            state = "active" if token.active else f"revoked {token.revoked_at:%Y-%m-%d %H:%M}"
+            out.print(
+                f"{_shown(token.name)}\t{','.join(token.scopes)}\t"
+                f"created {token.created_at:%Y-%m-%d %H:%M}\t{state}",
+                markup=False,
+            )
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    name: Annotated[str, typer.Argument(help="The token's name.")],
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Revoke a token (the service refuses it within seconds)."""
+    with _user_errors(debug):
+        from datetime import UTC, datetime
+
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            if not opened.revoke_token(name, at=datetime.now(UTC)):
+                known = [t.name for t in opened.list_tokens() if t.active]
+                raise InputError(
+                    f"no active token named {_shown(name)}; active tokens: "
+                    f"{', '.join(_shown(k) for k in known) or 'none'}"
+                )
+        finally:
+            opened.close()
+        out.print(f"revoked token {_shown(name)}", markup=False)
+
+
+def _shown(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (ESC sequences included)
+    shown as escapes instead of acting on the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @app.command()

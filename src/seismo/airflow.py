@@ -111,13 +111,14 @@ def _fail_exception() -> Any:
         return importlib.import_module("airflow.exceptions").AirflowFailException
 
 
-def run_monitor(config: str | Path, models: Sequence[str] | None = None) -> dict[str, int]:
+def run_monitor(config: str | Path, models: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the monitor once, like ``seismo monitor run --config CONFIG [--model M ...]``:
     process the new predictions and labels, then decide the alert rules and deliver the
     notifications.
 
     Returns the run's counts: ``predictions_read``, ``label_changes_read``, ``windows``
-    (windows rebuilt), ``alerts_opened``, ``alerts_resolved``, ``notifications`` and
+    (windows rebuilt), ``window_errors`` (windows that failed to build, detailed in
+    ``errors``), ``alerts_opened``, ``alerts_resolved``, ``notifications`` and
     ``failed_deliveries``. Needs no Airflow.
     """
     # Imported here so that parsing a DAG file stays cheap (the DAG processor parses it often).
@@ -129,7 +130,7 @@ def run_monitor(config: str | Path, models: Sequence[str] | None = None) -> dict
     return counts
 
 
-def _monitor_task(config: str, models: list[str] | None = None) -> dict[str, int]:
+def _monitor_task(config: str, models: list[str] | None = None) -> dict[str, Any]:
     from seismo.store import SchemaOutdated
 
     try:

@@ -387,12 +387,31 @@ def monitor_run(
     ] = None,
     debug: DebugOption = False,
 ) -> None:
-    """Process new predictions and labels once (for cron or Airflow), then exit."""
-    with _user_errors(debug):
-        from seismo.service.jobs import describe_counts, run_monitor_once
+    """Process new predictions and labels once (for cron or Airflow), then exit.
 
-        counts = run_monitor_once(_settings(config, store), str(config or "config"), model)
+    Exit status 1 when some windows failed to build (they are listed, recorded, and retried
+    by every later run; the other windows were built). A run that finds another one in
+    progress on the same store does nothing and exits 0."""
+    with _user_errors(debug):
+        from seismo.service.jobs import MonitorBusy, describe_counts, run_monitor_once
+
+        try:
+            counts = run_monitor_once(_settings(config, store), str(config or "config"), model)
+        except MonitorBusy as busy:
+            out.print(f"monitor: {busy}", markup=False)
+            return
         out.print(describe_counts(counts), markup=False)
+        for error in counts["errors"]:
+            err.print(
+                _shown(
+                    f"monitor: window {error['window_start']} of {error['model']} "
+                    f"v{error['version']} failed: {error['message']}"
+                ),
+                markup=False,
+                highlight=False,
+            )
+        if counts["errors"]:
+            raise typer.Exit(EXIT_DRIFT)
 
 
 alerts_app = typer.Typer(

@@ -97,10 +97,12 @@ def test_windows_drift_performance_late_labels_and_no_double_counting(client) ->
         "windows": 0,
         "predictions_read": 0,
         "label_changes_read": 0,
+        "window_errors": 0,
         "alerts_opened": 0,
         "alerts_resolved": 0,
         "notifications": 0,
         "failed_deliveries": 0,
+        "errors": [],
     }
     # A late label (and a corrected one) updates only the window its prediction belongs to.
     late = days[1][0]

@@ -24,6 +24,7 @@ from seismo.store import (
     DuplicatePrediction,
     Label,
     LabelChange,
+    MonitorError,
     Prediction,
     Store,
     StoredPrediction,
@@ -642,6 +643,21 @@ def test_latest_windows_are_the_most_recent_of_each_version_and_segment(store: S
     assert store.latest_windows("none") == []
     with pytest.raises(ValueError, match="limit"):
         store.latest_windows("churn", limit=0)
+
+
+def test_monitor_errors_are_kept_until_their_window_is_built(store: Store) -> None:
+    first = MonitorError("churn", 1, T0, "boom", T0)
+    other = MonitorError("fraud", 2, T0 + timedelta(hours=1), "bad", T0)
+    store.put_windows([], errors=[first, other], watermarks=[("monitor", "churn", 5)])
+    assert store.list_monitor_errors() == [first, other]
+    assert store.list_monitor_errors("fraud") == [other]
+    assert store.get_watermark("monitor", "churn") == 5
+    again = MonitorError("churn", 1, T0, "boom again", T0 + timedelta(hours=2))
+    store.put_windows([], errors=[again])  # the same window: replaced, not added
+    assert store.list_monitor_errors("churn") == [again]
+    store.put_windows([window(0)], cleared=[("churn", 1, T0)])
+    assert store.list_monitor_errors() == [other]
+    assert [w.payload for w in store.get_windows("churn")] == [b"p"]
 
 
 def test_put_windows_and_watermark_in_one_transaction(store: Store) -> None:

@@ -32,6 +32,7 @@ TABLES = {
     "silences",
     "api_tokens",
     "leases",
+    "monitor_errors",
 }
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 

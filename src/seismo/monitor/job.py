@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,13 +30,24 @@ from seismo.performance import ClassificationSummary, RegressionSummary
 from seismo.profile.build import profile_current
 from seismo.profile.dataset import Reference
 from seismo.schema.types import Role
-from seismo.store.base import RETENTION_JOB, ModelVersion, Store, WindowData, WindowSummary
+from seismo.store.base import (
+    RETENTION_JOB,
+    ModelVersion,
+    MonitorError,
+    Store,
+    StoreError,
+    WindowData,
+    WindowSummary,
+)
 from seismo.store.columnar import Column, take, to_list
 
 log = logging.getLogger("seismo.monitor")
 
 PREDICTIONS_JOB = "monitor.predictions"
 LABELS_JOB = "monitor.labels"
+LEASE = "monitor"  # one monitor run at a time per store
+OTHER = "(other)"  # the segment of the values beyond monitor.max_segment_values
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +55,16 @@ class MonitorSettings:
     """window: length of a window; segments: feature columns whose values get their own
     summaries; rolling: windows merged into a rolling window; compact: move rows of closed
     windows written a few at a time into columnar batches (see
-    :meth:`~seismo.store.base.Store.compact_predictions`)."""
+    :meth:`~seismo.store.base.Store.compact_predictions`); max_segment_values: per segment
+    column and window, the most frequent values that get their own summary (the rest share
+    :data:`OTHER`); lease: how long a run holds the monitor's lease between renewals."""
 
     window: timedelta = timedelta(days=1)
     segments: tuple[str, ...] = ()
     rolling: int = 7
     compact: bool = True
+    max_segment_values: int = 100
+    lease: timedelta = timedelta(minutes=15)
 
 
 @dataclass
@@ -58,6 +76,8 @@ class RunReport:
     label_changes_read: int = 0
     skipped_windows: int = 0  # before the retention horizon: left as they were
     compacted: int = 0  # rows moved from JSON text into columnar batches
+    errors: list[MonitorError] = field(default_factory=list)  # windows that failed to build
+    busy: str | None = None  # another run held the lease: who; nothing was done
 
 
 class Monitor:
@@ -76,16 +96,43 @@ class Monitor:
         return self._references[key]
 
     def run(self, models: Iterable[str] | None = None) -> RunReport:
-        """Process everything new for the given models (default: all registered models)."""
+        """Process everything new for the given models (default: all registered models).
+
+        One run at a time per store: a run takes the monitor's lease, and a run that finds it
+        held returns at once with ``busy`` set (two runs would both be correct, and both do
+        all the work). A window that fails to build is recorded (:class:`MonitorError`,
+        retried by every later run) and the run goes on with the others; only a store that
+        fails stops it, before any watermark moves.
+        """
         report = RunReport()
-        names = (
-            list(models)
-            if models is not None
-            else sorted({v.model for v in self.store.list_model_versions()})
-        )
-        for model in names:
-            self._run_model(model, report)
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        if not self._lease(holder):
+            report.busy = "another monitor run"
+            return report
+        try:
+            names = (
+                list(models)
+                if models is not None
+                else sorted({v.model for v in self.store.list_model_versions()})
+            )
+            for model in names:
+                try:
+                    self._run_model(model, report)
+                except StoreError:
+                    raise
+                except Exception as error:  # one model's failure must not stop the others
+                    log.exception("monitor: model %s failed", model)
+                    report.errors.append(
+                        MonitorError(model, 0, EPOCH, _describe(error), datetime.now(UTC))
+                    )
+                self._lease(holder)  # renewed between models
+        finally:
+            self.store.release_lease(LEASE, holder)
         return report
+
+    def _lease(self, holder: str) -> bool:
+        now = datetime.now(UTC)
+        return self.store.acquire_lease(LEASE, holder, until=now + self.settings.lease, now=now)
 
     def _run_model(self, model: str, report: RunReport) -> None:
         window = self.settings.window
@@ -107,6 +154,9 @@ class Monitor:
             touched.add((change.version, window_start(change.timestamp, window)))
             new_labels_mark = change.seq
             report.label_changes_read += 1
+        # Windows that failed before are tried again, whatever arrived.
+        failed_before = {(e.version, e.start) for e in self.store.list_monitor_errors(model)}
+        touched |= failed_before
         horizon = self.store.get_watermark(RETENTION_JOB, model)
         if horizon:
             # Windows before the retention horizon lost their rows: rebuilding one from late
@@ -122,18 +172,42 @@ class Monitor:
                     cut.isoformat(),
                 )
                 touched -= stale
-                report.skipped_windows += len(stale)
+                report.skipped_windows += len(stale - failed_before)
+                # A failed window whose rows are gone has nothing left to build.
+                stale_failures = sorted(stale & failed_before)
+                built_later = [(model, version, start) for version, start in stale_failures]
+            else:
+                built_later = []
+        else:
+            built_later = []
         summaries: list[WindowSummary] = []
+        errors: list[MonitorError] = []
+        built: list[tuple[str, int, datetime]] = []
         for version, start in sorted(touched):
-            summaries.extend(self.summaries(model, version, start))
+            try:
+                summaries.extend(self.summaries(model, version, start))
+            except StoreError:
+                raise
+            except Exception as error:  # recorded, and the other windows go on
+                log.exception("monitor: window %s v%s %s failed", model, version, start)
+                errors.append(
+                    MonitorError(model, version, start, _describe(error), datetime.now(UTC))
+                )
+                continue
             report.windows.append((model, version, start))
-        # One transaction: the rebuilt windows and the watermarks move together.
+            if (version, start) in failed_before:
+                built.append((model, version, start))
+        built.extend(built_later)
+        report.errors.extend(errors)
+        # One transaction: the rebuilt windows, the failures and the watermarks move together.
         self.store.put_windows(
             summaries,
             watermarks=[
                 (PREDICTIONS_JOB, model, new_predictions_mark),
                 (LABELS_JOB, model, new_labels_mark),
             ],
+            errors=errors,
+            cleared=built,
         )
 
     def rebuild(self, model: str, version: int, start: datetime) -> None:
@@ -151,7 +225,9 @@ class Monitor:
         now = datetime.now(UTC)
         groups: dict[str, NDArray[np.intp] | None] = {"": None}
         for column in self.settings.segments:
-            groups.update(_segments(column, data.columns.feature(column)))
+            groups.update(
+                _segments(column, data.columns.feature(column), self.settings.max_segment_values)
+            )
         return [
             WindowSummary(
                 model,
@@ -168,14 +244,41 @@ class Monitor:
         ]
 
 
-def _segments(column: str, values: Column) -> dict[str, NDArray[np.intp]]:
-    """Row indices per value of a segment column, keyed "column=value"."""
+def _segments(column: str, values: Column, limit: int) -> dict[str, NDArray[np.intp]]:
+    """Row indices per value of a segment column, keyed "column=value": the ``limit`` most
+    frequent values (ties: the first seen), the others together as "column=(other)"."""
     codes: dict[Any, int] = {}
-    numbered = [codes.setdefault(_hashable(value), len(codes)) for value in to_list(values)]
-    order = np.argsort(np.array(numbered, dtype=np.intp), kind="stable")
-    counts = np.bincount(np.array(numbered, dtype=np.intp), minlength=len(codes))
+    numbered = np.array(
+        [codes.setdefault(_hashable(value), len(codes)) for value in to_list(values)],
+        dtype=np.intp,
+    )
+    counts = np.bincount(numbered, minlength=len(codes))
+    names = list(codes)
+    if len(names) > limit:
+        kept = np.sort(np.argsort(-counts, kind="stable")[:limit])
+        log.warning(
+            "segment column %s has %d values in one window; the %d most frequent get their "
+            "own summaries, the other %d share %s=%s (monitor.max_segment_values)",
+            column,
+            len(names),
+            limit,
+            len(names) - limit,
+            column,
+            OTHER,
+        )
+        relabel = np.full(len(names), limit, dtype=np.intp)
+        relabel[kept] = np.arange(limit)
+        numbered = relabel[numbered]
+        names = [names[i] for i in kept.tolist()] + [OTHER]
+        counts = np.bincount(numbered, minlength=len(names))
+    order = np.argsort(numbered, kind="stable")
     pieces = np.split(order, np.cumsum(counts)[:-1])
-    return {f"{column}={value}": piece for value, piece in zip(codes, pieces, strict=True)}
+    return {f"{column}={value}": piece for value, piece in zip(names, pieces, strict=True)}
+
+
+def _describe(error: BaseException) -> str:
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 def _hashable(value: Any) -> Any:

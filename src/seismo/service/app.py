@@ -420,6 +420,10 @@ def create_app(
     @app.post("/v1/monitor/run")
     async def run_monitor() -> dict[str, Any]:
         report = await run_in_threadpool(monitor().run)
+        if report.busy:
+            raise RequestError(
+                409, "monitor_busy", f"{report.busy} is in progress; nothing was done, retry later"
+            )
         outcome = await run_in_threadpool(state["alerting"].run)
         return run_counts(report, outcome)
 

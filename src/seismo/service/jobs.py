@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from seismo.alerts import Alerting, Outcome, alerts_config
 from seismo.monitor import Monitor
@@ -12,25 +13,40 @@ from seismo.service.config import ServiceSettings, monitor_config
 from seismo.store import open_store
 
 
-def run_counts(report: RunReport, outcome: Outcome) -> dict[str, int]:
+def run_counts(report: RunReport, outcome: Outcome) -> dict[str, Any]:
     """What a run did, as numbers: new predictions and label changes read, windows rebuilt,
-    alerts opened and resolved, notifications sent and deliveries that failed."""
+    windows that failed to build (``errors`` says which and why), alerts opened and resolved,
+    notifications sent and deliveries that failed."""
     return {
         "windows": len(report.windows),
         "predictions_read": report.predictions_read,
         "label_changes_read": report.label_changes_read,
+        "window_errors": len(report.errors),
         "alerts_opened": len(outcome.opened),
         "alerts_resolved": len(outcome.resolved),
         "notifications": len(outcome.notifications),
         "failed_deliveries": sum(not delivery.ok for delivery in outcome.deliveries),
+        "errors": [
+            {
+                "model": error.model,
+                "version": error.version,
+                "window_start": error.start.isoformat(),
+                "message": error.message,
+            }
+            for error in report.errors
+        ],
     }
 
 
-def describe_counts(counts: dict[str, int]) -> str:
+def describe_counts(counts: dict[str, Any]) -> str:
     text = (
         f"monitor: {counts['predictions_read']} new predictions, "
-        f"{counts['label_changes_read']} label changes, {counts['windows']} windows updated; "
-        f"alerts: {counts['alerts_opened']} opened, {counts['alerts_resolved']} resolved, "
+        f"{counts['label_changes_read']} label changes, {counts['windows']} windows updated"
+    )
+    if counts["window_errors"]:
+        text += f", {counts['window_errors']} windows failed (recorded; retried by every run)"
+    text += (
+        f"; alerts: {counts['alerts_opened']} opened, {counts['alerts_resolved']} resolved, "
         f"{counts['notifications']} notifications"
     )
     if counts["failed_deliveries"]:
@@ -38,9 +54,13 @@ def describe_counts(counts: dict[str, int]) -> str:
     return text
 
 
+class MonitorBusy(Exception):
+    """Another monitor run holds the lease; this one did nothing."""
+
+
 def run_monitor_once(
     settings: ServiceSettings, source: str, models: Sequence[str] | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Process the new predictions and labels, then decide the alert rules and deliver."""
     monitor_settings, _ = monitor_config(settings.monitor)
     alert_settings = alerts_config(settings.alerts, source)
@@ -48,6 +68,8 @@ def run_monitor_once(
     try:
         monitor = Monitor(store, monitor_settings)
         report = monitor.run(models)
+        if report.busy:
+            raise MonitorBusy(f"{report.busy} is in progress on this store; nothing was done")
         outcome = Alerting(monitor, alert_settings).run(models=models)
     finally:
         store.close()

@@ -181,6 +181,18 @@ class Silence:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorError:
+    """A window the monitor could not build: kept until a later run builds it (every run
+    retries it), so a failure is never silent and never stops the other windows."""
+
+    model: str
+    version: int
+    start: datetime  # the window's start
+    message: str
+    at: datetime  # when it last failed
+
+
+@dataclass(frozen=True, slots=True)
 class ApiToken:
     """An API token as the store keeps it: its name and scopes, never the token itself (only
     its SHA-256 digest is stored)."""
@@ -348,12 +360,21 @@ class Store(abc.ABC):
         summaries: Sequence[WindowSummary],
         *,
         watermarks: Sequence[tuple[str, str, int]] = (),
+        errors: Sequence[MonitorError] = (),
+        cleared: Sequence[tuple[str, int, datetime]] = (),
     ) -> None:
         """Insert or replace several summaries and set ``watermarks`` (job, model, seq), all
         in one transaction: one durable commit for a whole monitor run, and readers never see
         some segments of a window rebuilt and others not. Of two summaries with the same key
-        the last wins.
+        the last wins. In the same transaction, ``errors`` are recorded (replacing an earlier
+        error of the same window) and the errors of the ``cleared`` windows (model, version,
+        start) are dropped.
         """
+
+    @abc.abstractmethod
+    def list_monitor_errors(self, model: str | None = None) -> list[MonitorError]:
+        """The windows that failed to build and have not been built since, by model and
+        window start."""
 
     @abc.abstractmethod
     def get_windows(

@@ -190,6 +190,16 @@ silences_table = sa.Table(
     sa.Index(None, "ends_at"),
 )
 
+monitor_errors = sa.Table(
+    "monitor_errors",
+    metadata,
+    sa.Column("model", sa.String, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("window_start", UTCDateTime, primary_key=True),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
 api_tokens = sa.Table(
     "api_tokens",
     metadata,

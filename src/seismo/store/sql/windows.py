@@ -9,6 +9,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from seismo.store.base import (
+    MonitorError,
     WindowSummary,
 )
 from seismo.store.sql.engine import (
@@ -17,6 +18,7 @@ from seismo.store.sql.engine import (
 from seismo.store.sql.tables import (
     _Row,
     _utc,
+    monitor_errors,
     watermarks_table,
     window_summaries,
 )
@@ -47,6 +49,8 @@ class Windows(SQLBase):
         summaries: Sequence[WindowSummary],
         *,
         watermarks: Sequence[tuple[str, str, int]] = (),
+        errors: Sequence[MonitorError] = (),
+        cleared: Sequence[tuple[str, int, datetime]] = (),
     ) -> None:
         now = datetime.now(UTC)
         windows: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -67,7 +71,18 @@ class Windows(SQLBase):
             if not isinstance(seq, int) or seq < 0:
                 raise ValueError(f"watermark of {job!r} for {model!r} must be an int >= 0: {seq!r}")
             marks[job, model] = {"job": job, "model": model, "seq": seq, "updated_at": now}
-        if not windows and not marks:
+        failed = {
+            (error.model, error.version, _utc(error.start, "window start")): {
+                "model": error.model,
+                "version": error.version,
+                "window_start": _utc(error.start, "window start"),
+                "message": error.message,
+                "at": _utc(error.at, "at"),
+            }
+            for error in errors
+        }
+        built = [(model, version, _utc(start, "window start")) for model, version, start in cleared]
+        if not windows and not marks and not failed and not built:
             return
         with self.transaction(write=True) as connection:
             if windows:
@@ -78,6 +93,32 @@ class Windows(SQLBase):
                 connection.execute(
                     self._upsert(watermarks_table, ("job", "model")), list(marks.values())
                 )
+            table = monitor_errors
+            for model, version, start in built:
+                connection.execute(
+                    table.delete().where(
+                        table.c.model == model,
+                        table.c.version == version,
+                        table.c.window_start == start,
+                    )
+                )
+            if failed:
+                connection.execute(
+                    self._upsert(table, ("model", "version", "window_start")),
+                    list(failed.values()),
+                )
+
+    def list_monitor_errors(self, model: str | None = None) -> list[MonitorError]:
+        table = monitor_errors
+        query = sa.select(table).order_by(table.c.model, table.c.window_start, table.c.version)
+        if model is not None:
+            query = query.where(table.c.model == model)
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [
+            MonitorError(row.model, row.version, row.window_start, row.message, row.at)
+            for row in rows
+        ]
 
     def get_windows(
         self,

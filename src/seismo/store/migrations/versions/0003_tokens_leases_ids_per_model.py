@@ -1,4 +1,4 @@
-"""API tokens, leases, and prediction ids unique per model (not across models).
+"""API tokens, leases, monitor errors, and prediction ids unique per model (not across models).
 
 Revision ID: 0003
 Revises: 0002
@@ -123,11 +123,21 @@ def upgrade() -> None:
         sa.Column("expires_at", _Timestamp, nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_leases"),
     )
+    op.create_table(
+        "monitor_errors",
+        sa.Column("model", sa.String(), nullable=False),
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("window_start", _Timestamp, nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("at", _Timestamp, nullable=False),
+        sa.PrimaryKeyConstraint("model", "version", "window_start", name="pk_monitor_errors"),
+    )
     _change_unique(("uq_predictions_id", ("id",)), ("uq_predictions_model_id", ("model", "id")))
 
 
 def downgrade() -> None:
     # Fails (as it should) when two models share a prediction id.
     _change_unique(("uq_predictions_model_id", ("model", "id")), ("uq_predictions_id", ("id",)))
+    op.drop_table("monitor_errors")
     op.drop_table("leases")
     op.drop_table("api_tokens")

@@ -35,9 +35,8 @@ all drifted features of a window into one alert.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from seismo.alerts.model import Severity
@@ -204,16 +203,6 @@ def default_rules() -> list[Rule]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class AlertSettings:
-    """The ``alerts`` section of the service configuration."""
-
-    rules: tuple[Rule, ...] = field(default_factory=lambda: tuple(default_rules()))
-    cooldown: timedelta = timedelta(hours=1)
-    base_url: str | None = None  # where the service is reachable, for links in notifications
-    sinks: tuple[Mapping[str, Any], ...] = ()  # sink entries, built by seismo.alerts.sinks
-
-
 _RULE_FIELDS: Final = {f.name: f for f in fields(Rule)}
 
 
@@ -278,7 +267,3 @@ def rules_from_config(entries: Any, where: str) -> tuple[Rule, ...]:
     if repeated:
         raise InputError(f"{where}: rule names must be unique; repeated: {repeated}")
     return rules
-
-
-def with_models(rules: Sequence[Rule], models: Sequence[str]) -> list[Rule]:
-    return [replace(rule, models=tuple(models)) for rule in rules]

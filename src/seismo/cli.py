@@ -25,6 +25,7 @@ import seismo
 from seismo.errors import InputError, SeismoError
 
 if TYPE_CHECKING:
+    from seismo.config import SeismoConfig
     from seismo.drift.result import DriftReport
 
 app = typer.Typer(
@@ -252,15 +253,14 @@ StoreOption = Annotated[
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="Service YAML config.")]
 
 
-def _settings(config: Path | None, store: str | None) -> Any:
-    from seismo.service.config import ServiceSettings
+def _settings(config: Path | None, store: str | None) -> SeismoConfig:
+    """seismo.yaml (every default without ``--config``), checked; ``--store`` wins."""
+    from seismo.config import SeismoConfig, store_url
 
-    settings = ServiceSettings.from_file(config) if config else ServiceSettings()
-    if store:
-        from dataclasses import replace
-
-        settings = replace(settings, store=store)
-    return settings
+    settings = SeismoConfig() if config is None else SeismoConfig.from_file(config)
+    if store is None:
+        return settings
+    return settings.model_copy(update={"store": store_url(store, "--store")})
 
 
 @app.command()
@@ -421,9 +421,9 @@ def _rule_settings(
     from seismo.alerts.prometheus_rules import PrometheusRuleSettings
     from seismo.monitor.windows import parse_duration
 
-    length = window
+    length = parse_duration(window) if window else None
     if length is None and config is not None:
-        length = _settings(config, None).monitor.get("window")
+        length = _settings(config, None).monitor.window
     limits: dict[str, float] = {}
     for name, limit in _limits(performance, "--performance").items():
         try:
@@ -433,7 +433,7 @@ def _rule_settings(
     return PrometheusRuleSettings(
         performance_limits=limits,
         selector=selector or "",
-        window=parse_duration(length) if length else PrometheusRuleSettings().window,
+        window=length or PrometheusRuleSettings().window,
     )
 
 

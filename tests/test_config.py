@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -358,3 +359,107 @@ def test_secret_values_are_never_shown() -> None:
     assert "alerts.sinks[0].routing_key: expected text, got a list" in message
     assert "alerts.sinks[1].headers.Authorization: expected text, got int" in message
     assert "r0uting-k3y" not in message and "12345678" not in message
+
+
+# -- seismo config check / schema -------------------------------------------------------------
+
+
+def readme_config() -> str:
+    """seismo.yaml as README shows it: the service's block, with the alerts block in it."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL)
+    service = next(block for block in blocks if block.startswith("store:"))
+    alerts = next(block for block in blocks if block.startswith("alerts:"))
+    return service.replace("alerts: {cooldown: 1h}", alerts.rstrip())
+
+
+README_ENVIRON = {
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
+    "PAGERDUTY_ROUTING_KEY": "R0123456789",
+    "SEISMO_WEBHOOK_SECRET": "0123456789abcdef0123",
+    "SMTP_PASSWORD": "p4ssword",
+}
+
+
+def test_the_readme_example_passes_config_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in README_ENVIRON.items():
+        monkeypatch.setenv(name, value)
+    text = readme_config()
+    assert "max_future_skew" in text and "type: email" in text  # both blocks found
+    path = tmp_path / "seismo.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"{path}: valid: store sqlite:///seismo-data/seismo.db, 1d windows, monitor every 5m, "
+        "9 alert rules, 5 sinks"
+    ]
+
+
+def test_config_check_of_a_bad_file_fails_in_one_line(tmp_path: Path) -> None:
+    config = write(tmp_path, "monitor: {window: 1d, segmets: [region]}\n")
+    line = cli_error("config", "check", str(config))
+    assert line.startswith(f"{config}: monitor.segmets: unknown key (did you mean segments?)")
+    assert cli_error("config", "check", str(tmp_path / "nope.yaml")).endswith(
+        "nope.yaml: config file not found"
+    )
+    (tmp_path / "list.yaml").write_text("- store\n", encoding="utf-8")
+    assert cli_error("config", "check", str(tmp_path / "list.yaml")).endswith(
+        "list.yaml: expected a mapping of settings (store, monitor, ...), got a list"
+    )
+    (tmp_path / "bad.yaml").write_text("monitor: [unclosed\n", encoding="utf-8")
+    line = cli_error("config", "check", str(tmp_path / "bad.yaml"))
+    assert "bad.yaml: invalid YAML at line 2: " in line
+
+
+def test_an_empty_file_is_every_default(tmp_path: Path) -> None:
+    path = tmp_path / "seismo.yaml"
+    path.write_text("# nothing yet\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1d windows, 6 alert rules, 0 sinks" in result.stdout
+
+
+def schema_from_cli() -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["config", "schema"])
+    assert result.exit_code == 0, result.output
+    schema: dict[str, Any] = json.loads(result.stdout)
+    return schema
+
+
+def test_config_schema_describes_the_file() -> None:
+    schema = schema_from_cli()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    assert set(schema["properties"]) == set(SeismoConfig.model_fields)
+    assert schema["properties"]["port"]["maximum"] == 65535
+    assert schema["properties"]["max_future_skew"]["default"] == "1d"
+    definitions = schema["$defs"]
+    assert all(d.get("additionalProperties") is False for d in definitions.values())
+    sinks = definitions["AlertsSection"]["properties"]["sinks"]["items"]
+    assert sinks["discriminator"]["propertyName"] == "type"
+    assert set(sinks["discriminator"]["mapping"]) == {
+        "slack",
+        "pagerduty",
+        "webhook",
+        "alertmanager",
+        "email",
+    }
+    # Secrets are strings (written once, never shown back); durations are text like '1h'.
+    assert definitions["SlackEntry"]["properties"]["url"]["type"] == "string"
+    assert definitions["SlackEntry"]["properties"]["url"]["writeOnly"] is True
+    assert definitions["EmailEntry"]["required"] == ["type", "host", "from", "to"]
+    window = definitions["MonitorSection"]["properties"]["window"]
+    assert window["type"] == "string" and re.match(window["pattern"], "15m")
+    assert not re.match(window["pattern"], "15 minutes")
+    assert definitions["MonitorSection"]["properties"]["max_segment_values"]["default"] == 100
+    assert definitions["AuthSection"]["properties"]["metrics_public"]["default"] is False
+    series = definitions["RuleEntry"]["properties"]["series"]["enum"]
+    assert "performance.f1" in series
+
+
+def test_the_schema_validates_the_readme_example() -> None:
+    jsonschema = pytest.importorskip("jsonschema")  # not a dependency: runs where installed
+    jsonschema.validate(yaml.safe_load(readme_config()), schema_from_cli())

@@ -595,6 +595,43 @@ def db_upgrade(
         out.print(f"store schema is up to date: {shown_url(url)}", markup=False)
 
 
+config_app = typer.Typer(
+    help="Check seismo.yaml, or print its JSON Schema for editors.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[Path, typer.Argument(help="The seismo.yaml to check.")],
+    debug: DebugOption = False,
+) -> None:
+    """Check a config file as `seismo serve` reads it (${NAME} references resolved)."""
+    with _user_errors(debug):
+        from seismo.alerts import alerts_config
+        from seismo.config.types import duration_text
+        from seismo.store.sql import shown_url
+
+        settings = _settings(file, None)
+        alerting = alerts_config(settings.alerts, str(file))
+        monitor = settings.monitor
+        every = f", monitor every {duration_text(monitor.every)}" if monitor.every else ""
+        rules, sinks = len(alerting.rules), len(alerting.sinks)
+        _print_plain(
+            f"{file}: valid: store {shown_url(settings.store)}, "
+            f"{duration_text(monitor.window)} windows{every}, "
+            f"{rules} alert rule{'s' * (rules != 1)}, {sinks} sink{'s' * (sinks != 1)}"
+        )
+
+
+@config_app.command("schema")
+def config_schema(out_path: OutOption = None) -> None:
+    """The JSON Schema of seismo.yaml (for VS Code's YAML extension and other editors)."""
+    from seismo.config import json_schema
+
+    _write(json.dumps(json_schema(), indent=2) + "\n", out_path)
+
+
 @app.command()
 def version() -> None:
     """Print the seismo version."""

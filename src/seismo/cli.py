@@ -25,6 +25,7 @@ import seismo
 from seismo.errors import InputError, SeismoError
 
 if TYPE_CHECKING:
+    from seismo.config import SeismoConfig
     from seismo.drift.result import DriftReport
 
 app = typer.Typer(
@@ -252,15 +253,14 @@ StoreOption = Annotated[
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="Service YAML config.")]
 
 
-def _settings(config: Path | None, store: str | None) -> Any:
-    from seismo.service.config import ServiceSettings
+def _settings(config: Path | None, store: str | None) -> SeismoConfig:
+    """seismo.yaml (every default without ``--config``), checked; ``--store`` wins."""
+    from seismo.config import SeismoConfig, store_url
 
-    settings = ServiceSettings.from_file(config) if config else ServiceSettings()
-    if store:
-        from dataclasses import replace
-
-        settings = replace(settings, store=store)
-    return settings
+    settings = SeismoConfig() if config is None else SeismoConfig.from_file(config)
+    if store is None:
+        return settings
+    return settings.model_copy(update={"store": store_url(store, "--store")})
 
 
 @app.command()
@@ -440,9 +440,9 @@ def _rule_settings(
     from seismo.alerts.prometheus_rules import PrometheusRuleSettings
     from seismo.monitor.windows import parse_duration
 
-    length = window
+    length = parse_duration(window) if window else None
     if length is None and config is not None:
-        length = _settings(config, None).monitor.get("window")
+        length = _settings(config, None).monitor.window
     limits: dict[str, float] = {}
     for name, limit in _limits(performance, "--performance").items():
         try:
@@ -452,7 +452,7 @@ def _rule_settings(
     return PrometheusRuleSettings(
         performance_limits=limits,
         selector=selector or "",
-        window=parse_duration(length) if length else PrometheusRuleSettings().window,
+        window=length or PrometheusRuleSettings().window,
     )
 
 
@@ -713,6 +713,43 @@ def _shown(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+config_app = typer.Typer(
+    help="Check seismo.yaml, or print its JSON Schema for editors.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[Path, typer.Argument(help="The seismo.yaml to check.")],
+    debug: DebugOption = False,
+) -> None:
+    """Check a config file as `seismo serve` reads it (${NAME} references resolved)."""
+    with _user_errors(debug):
+        from seismo.alerts import alerts_config
+        from seismo.config.types import duration_text
+        from seismo.store.sql import shown_url
+
+        settings = _settings(file, None)
+        alerting = alerts_config(settings.alerts, str(file))
+        monitor = settings.monitor
+        every = f", monitor every {duration_text(monitor.every)}" if monitor.every else ""
+        rules, sinks = len(alerting.rules), len(alerting.sinks)
+        _print_plain(
+            f"{file}: valid: store {shown_url(settings.store)}, "
+            f"{duration_text(monitor.window)} windows{every}, "
+            f"{rules} alert rule{'s' * (rules != 1)}, {sinks} sink{'s' * (sinks != 1)}"
+        )
+
+
+@config_app.command("schema")
+def config_schema(out_path: OutOption = None) -> None:
+    """The JSON Schema of seismo.yaml (for VS Code's YAML extension and other editors)."""
+    from seismo.config import json_schema
+
+    _write(json.dumps(json_schema(), indent=2) + "\n", out_path)
 
 
 @app.command()

@@ -145,19 +145,31 @@ RULE = {"name": "ok", "series": "drift.psi"}
 @pytest.mark.parametrize(
     ("data", "where", "what"),
     [
-        ([RULE], "alerts", "must be a mapping"),
-        ({"rule": [RULE]}, "alerts", "unknown key(s) ['rule']"),
-        ({"rules": RULE}, "alerts.rules", "expected a list of rules"),
-        ({"rules": ["drift.psi"]}, "alerts.rules[0]", "must be a mapping"),
-        ({"rules": [{"series": "drift.psi"}]}, "alerts.rules[0]", "name is required"),
-        ({"rules": [{"name": "x"}]}, "alerts.rules[0]", "series is required"),
+        ([RULE], "alerts", "expected a mapping with keys rules, default_rules, cooldown"),
+        ({"rule": [RULE]}, "alerts.rule", "unknown key (did you mean rules?); valid keys here"),
+        ({"rules": RULE}, "alerts.rules", "expected a list, got a mapping"),
+        (
+            {"rules": ["drift.psi"]},
+            "alerts.rules[0]",
+            "expected a mapping with at least name, series, got 'drift.psi'",
+        ),
+        ({"rules": [{"series": "drift.psi"}]}, "alerts.rules[0].name", "missing; set it to"),
+        ({"rules": [{"name": "x"}]}, "alerts.rules[0].series", "missing; set it to"),
         (
             {"rules": [RULE, {**RULE, "name": "x", "sigma": 2}]},
-            "alerts.rules[1]",
-            "unknown field(s) ['sigma']",
+            "alerts.rules[1].sigma",
+            "unknown key (did you mean sigmas?)",
         ),
-        ({"rules": [{**RULE, "series": "drift.kl"}]}, "alerts.rules[0]", "unknown series"),
-        ({"rules": [{**RULE, "kind": "median"}]}, "alerts.rules[0]", "unknown kind 'median'"),
+        (
+            {"rules": [{**RULE, "series": "drift.kl"}]},
+            "alerts.rules[0].series",
+            "unknown series 'drift.kl'; use one of drift.psi, drift.share, performance.accuracy",
+        ),
+        (
+            {"rules": [{**RULE, "kind": "median"}]},
+            "alerts.rules[0].kind",
+            "unknown kind 'median'; use one of static, sigma, ewma, seasonal",
+        ),
         (
             {"rules": [RULE, {**RULE, "name": "x", "sigmas": "three"}]},
             "alerts.rules[1].sigmas",
@@ -177,12 +189,24 @@ RULE = {"name": "ok", "series": "drift.psi"}
         ({"rules": [{**RULE, "min_rows": True}]}, "alerts.rules[0].min_rows", "whole number"),
         ({"rules": [{**RULE, "interval": "yes"}]}, "alerts.rules[0].interval", "true or false"),
         ({"rules": [{**RULE, "engine": 1}]}, "alerts.rules[0].engine", "true or false"),
-        ({"rules": [{**RULE, "models": 5}]}, "alerts.rules[0].models", "a model name"),
-        ({"rules": [{**RULE, "models": ["a", 1]}]}, "alerts.rules[0].models", "a model name"),
-        ({"rules": [{**RULE, "severity": "urgent"}]}, "alerts.rules[0].severity", "'urgent'"),
+        (
+            {"rules": [{**RULE, "models": 5}]},
+            "alerts.rules[0].models",
+            "expected a model name or a list of them, got 5",
+        ),
+        ({"rules": [{**RULE, "models": ["a", 1]}]}, "alerts.rules[0].models[1]", "text, got 1"),
+        (
+            {"rules": [{**RULE, "severity": "urgent"}]},
+            "alerts.rules[0].severity",
+            "unknown severity 'urgent'; use one of info, warning, critical",
+        ),
         ({"rules": [{**RULE, "name": 5}]}, "alerts.rules[0].name", "expected text"),
         ({"rules": [{**RULE, "kind": "static"}]}, "alerts.rules[0]", "needs a threshold"),
-        ({"rules": [{**RULE, "direction": "up"}]}, "alerts.rules[0]", "direction must be"),
+        (
+            {"rules": [{**RULE, "direction": "up"}]},
+            "alerts.rules[0].direction",
+            "unknown direction 'up'; use one of above, below, both",
+        ),
         ({"rules": [{**RULE, "sigmas": 0}]}, "alerts.rules[0]", "sigmas must be positive"),
         ({"rules": [{**RULE, "alpha": 1.5}]}, "alerts.rules[0]", "alpha must lie in (0, 1]"),
         ({"rules": [{**RULE, "history": 1}]}, "alerts.rules[0]", "history (1)"),
@@ -194,7 +218,7 @@ RULE = {"name": "ok", "series": "drift.psi"}
         ({"rules": [{**RULE, "season": 1}]}, "alerts.rules[0]", "season must be at least 2"),
         ({"rules": [{**RULE, "tolerance": -0.1}]}, "alerts.rules[0]", "must not be negative"),
         ({"rules": [{**RULE, "min_rows": -1}]}, "alerts.rules[0]", "min_rows must not be"),
-        ({"rules": [{**RULE, "name": ""}]}, "alerts.rules[0]", "name must not be empty"),
+        ({"rules": [{**RULE, "name": " "}]}, "alerts.rules[0].name", "must not be empty"),
         ({"rules": [{**RULE, "for_windows": 0}]}, "alerts.rules[0]", "for_windows must be at"),
         ({"rules": [{**RULE, "for_windows": 1.5}]}, "alerts.rules[0].for_windows", "whole"),
         (
@@ -203,8 +227,13 @@ RULE = {"name": "ok", "series": "drift.psi"}
             "rule names must be unique; repeated: ['ok']",
         ),
         ({"rules": [RULE], "default_rules": "yes"}, "alerts.default_rules", "true or false"),
-        ({"base_url": 5}, "alerts.base_url", "must be a URL"),
-        ({"sinks": {"type": "slack"}}, "alerts.sinks", "must be a list"),
+        ({"base_url": 5}, "alerts.base_url", "expected text, got 5"),
+        ({"sinks": {"type": "slack"}}, "alerts.sinks", "expected a list, got a mapping"),
+        (
+            {"delivery": {"attempts": 0, "backoff": "1s"}},
+            "alerts.delivery.attempts",
+            "must be at least 1, got 0; alerts.delivery.backoff: expected a finite number",
+        ),
     ],
 )
 def test_errors_name_the_source_and_the_field(data: Any, where: str, what: str) -> None:
@@ -298,8 +327,12 @@ def cli_error(*args: str) -> str:
             "alerts.rules[0]",
             "needs a threshold",
         ),
-        ({"cooldwn": "1h"}, "alerts", "unknown key(s) ['cooldwn']"),
-        ({"sinks": [{"type": "slack"}]}, "sinks[0]", "url is missing"),
+        ({"cooldwn": "1h"}, "alerts.cooldwn", "unknown key (did you mean cooldown?)"),
+        (
+            {"sinks": [{"type": "slack"}]},
+            "alerts.sinks[0].url",
+            "missing; set it to the channel's incoming webhook URL",
+        ),
     ],
 )
 def test_monitor_run_with_a_bad_alerts_section(

@@ -35,9 +35,7 @@ all drifted features of a window into one alert.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any, Final
 
 from seismo.alerts.model import Severity
@@ -204,81 +202,19 @@ def default_rules() -> list[Rule]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class AlertSettings:
-    """The ``alerts`` section of the service configuration."""
+def rules_from_config(
+    entries: Any, source: str = "config", *, path: str = "rules"
+) -> tuple[Rule, ...]:
+    """Rules from a YAML list of mappings (the fields of :class:`Rule`; see
+    :class:`seismo.config.RuleEntry`). Errors name ``source`` and the entry's ``path``
+    (``alerts.rules`` in seismo.yaml)."""
+    from pydantic import TypeAdapter, ValidationError
 
-    rules: tuple[Rule, ...] = field(default_factory=lambda: tuple(default_rules()))
-    cooldown: timedelta = timedelta(hours=1)
-    base_url: str | None = None  # where the service is reachable, for links in notifications
-    sinks: tuple[Mapping[str, Any], ...] = ()  # sink entries, built by seismo.alerts.sinks
+    from seismo.config import input_error
+    from seismo.config.alerts import Rules
 
-
-_RULE_FIELDS: Final = {f.name: f for f in fields(Rule)}
-
-
-def rule_from_config(entry: Any, where: str) -> Rule:
-    """One rule from a YAML mapping; errors name ``where`` and the field."""
-    if not isinstance(entry, Mapping):
-        raise InputError(f"{where}: a rule must be a mapping with at least name and series")
-    unknown = sorted(set(entry) - set(_RULE_FIELDS))
-    if unknown:
-        raise InputError(
-            f"{where}: unknown field(s) {unknown}; rule fields are {', '.join(_RULE_FIELDS)}"
-        )
-    for required in ("name", "series"):
-        if required not in entry:
-            raise InputError(f"{where}: {required} is required")
-    values: dict[str, Any] = {}
-    for key, value in entry.items():
-        values[key] = _convert(key, value, f"{where}.{key}")
     try:
-        return Rule(**values)
-    except InputError as error:
-        raise InputError(f"{where}: {error}") from None
-
-
-def _convert(key: str, value: Any, where: str) -> Any:
-    if key in ("name", "series", "kind", "direction", "description"):
-        if not isinstance(value, str):
-            raise InputError(f"{where}: expected text, got {value!r}")
-        return value
-    if key == "severity":
-        try:
-            return Severity(str(value).lower())
-        except ValueError:
-            options = ", ".join(s.value for s in Severity)
-            raise InputError(f"{where}: use one of {options}, not {value!r}") from None
-    if key == "models":
-        names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise InputError(f"{where}: a model name or a list of them")
-        return tuple(names)
-    if key in ("segments", "interval", "engine"):
-        if not isinstance(value, bool):
-            raise InputError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if key in ("history", "min_history", "season", "min_rows", "for_windows"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{where}: expected a whole number, got {value!r}")
-        return value
-    if key == "threshold" and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"{where}: expected a finite number, got {value!r}")
-    return float(value)
-
-
-def rules_from_config(entries: Any, where: str) -> tuple[Rule, ...]:
-    if not isinstance(entries, list):
-        raise InputError(f"{where}: expected a list of rules")
-    rules = tuple(rule_from_config(entry, f"{where}[{i}]") for i, entry in enumerate(entries))
-    names = [rule.name for rule in rules]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise InputError(f"{where}: rule names must be unique; repeated: {repeated}")
-    return rules
-
-
-def with_models(rules: Sequence[Rule], models: Sequence[str]) -> list[Rule]:
-    return [replace(rule, models=tuple(models)) for rule in rules]
+        entries = TypeAdapter(Rules).validate_python(entries)
+    except ValidationError as error:
+        raise input_error(error, source, Rules, prefix=path) from None
+    return tuple(entry.rule() for entry in entries)

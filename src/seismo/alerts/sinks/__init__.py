@@ -6,14 +6,13 @@ Build them from configuration with :func:`sinks_from_config`; deliver with retri
 
 from seismo.alerts.sinks.alertmanager import AlertmanagerSink
 from seismo.alerts.sinks.base import DeliveryError, HttpSink, Sink
-from seismo.alerts.sinks.config import SINK_BUILDERS, sinks_from_config
+from seismo.alerts.sinks.config import sinks_from_config
 from seismo.alerts.sinks.email import EmailSink
 from seismo.alerts.sinks.pagerduty import PagerDutySink
 from seismo.alerts.sinks.slack import SlackSink
 from seismo.alerts.sinks.webhook import WebhookSink, sign, verify_signature
 
 __all__ = [
-    "SINK_BUILDERS",
     "AlertmanagerSink",
     "DeliveryError",
     "EmailSink",

@@ -208,10 +208,12 @@ def test_one_alert_per_sink_no_repeat_and_one_resolve_each(
         "windows": 0,
         "predictions_read": 0,
         "label_changes_read": 0,
+        "window_errors": 0,
         "alerts_opened": 0,
         "alerts_resolved": 0,
         "notifications": 0,
         "failed_deliveries": 0,
+        "errors": [],
     }
     assert receivers.counts() == dict.fromkeys(receivers.counts(), 1)
 

@@ -92,6 +92,21 @@ class Authenticator:
         self._enabled: tuple[float, bool] | None = None
         self._tokens: dict[str, tuple[float, ApiToken | None]] = {}
 
+    def fresh(self, header: str | None) -> bool:
+        """Whether :func:`check` can answer for this header from memory (without the store):
+        then it runs on the event loop, else in a thread."""
+        now = time.monotonic()
+        with self._lock:
+            if self._enabled is None or now - self._enabled[0] >= self._ttl:
+                return False
+            if not self._enabled[1]:
+                return True
+            presented = bearer(header)
+            if presented is None:
+                return True
+            cached = self._tokens.get(digest(presented))
+            return cached is not None and now - cached[0] < self._ttl
+
     def enabled(self) -> bool:
         """Whether any active token exists (then every protected route needs one)."""
         now = time.monotonic()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from seismo.alerts import Alerting, Outcome, alerts_config
-from seismo.monitor import Monitor
+from seismo.alerts import Outcome
 from seismo.monitor.job import RunReport
-from seismo.service.config import ServiceSettings, monitor_config
+from seismo.service.config import ServiceSettings
+from seismo.service.state import monitoring
 from seismo.store import open_store
 
 
@@ -62,15 +62,13 @@ def run_monitor_once(
     settings: ServiceSettings, source: str, models: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """Process the new predictions and labels, then decide the alert rules and deliver."""
-    monitor_settings, _ = monitor_config(settings.monitor)
-    alert_settings = alerts_config(settings.alerts, source)
     store = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
     try:
-        monitor = Monitor(store, monitor_settings)
+        monitor, alerting = monitoring(store, settings, source)
         report = monitor.run(models)
         if report.busy:
             raise MonitorBusy(f"{report.busy} is in progress on this store; nothing was done")
-        outcome = Alerting(monitor, alert_settings).run(models=models)
+        outcome = alerting.run(models=models)
     finally:
         store.close()
     return run_counts(report, outcome)

@@ -1,0 +1,93 @@
+"""Series over windows (drift, performance, quality) and one window's HTML report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+
+from seismo.monitor import WindowState
+from seismo.monitor.results import drift_series, performance_series, quality_series, window_report
+from seismo.service.deps import State, scope
+from seismo.service.errors import RequestError
+from seismo.service.payloads import parse_timestamp
+from seismo.service.state import ServiceState
+
+router = APIRouter(tags=["series"], dependencies=[scope("read")])
+
+
+def _time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    parsed = []
+    for name, value in (("start", start), ("end", end)):
+        moment, problem = parse_timestamp(value, name)
+        if problem is not None:
+            raise RequestError(422, "invalid_query", f"{name}: {problem.message}", [problem])
+        parsed.append(moment)
+    return parsed[0], parsed[1]
+
+
+def _query(
+    state: ServiceState, name: str, start: str | None, end: str | None, rolling: int
+) -> tuple[datetime | None, datetime | None]:
+    state.models.get(name)
+    if not 1 <= rolling <= 1000:
+        raise RequestError(422, "invalid_query", "rolling: a number of windows, 1 to 1000")
+    return _time_range(start, end)
+
+
+def _series_route(compute: Callable[..., list[dict[str, Any]]]) -> Callable[..., Any]:
+    async def route(
+        name: str,
+        state: State,
+        start: str | None = None,
+        end: str | None = None,
+        segment: str = "",
+        rolling: int = 1,
+    ) -> dict[str, Any]:
+        def run() -> list[dict[str, Any]]:
+            since, until = _query(state, name, start, end, rolling)
+            return compute(
+                state.monitor, name, start=since, end=until, segment=segment, rolling=rolling
+            )
+
+        windows = await run_in_threadpool(run)
+        return {"model": name, "segment": segment, "rolling": rolling, "windows": windows}
+
+    return route
+
+
+for _kind, _compute in (
+    ("drift", drift_series),
+    ("performance", performance_series),
+    ("quality", quality_series),
+):
+    router.add_api_route(
+        f"/v1/models/{{name}}/{_kind}", _series_route(_compute), methods=["GET"], name=_kind
+    )
+
+
+@router.get("/v1/models/{name}/report")
+async def window_html(name: str, start: str, state: State, segment: str = "") -> Response:
+    since, _ = await run_in_threadpool(_query, state, name, start, None, 1)
+    assert since is not None
+
+    def render() -> str:
+        found = [
+            s
+            for s in state.store.get_windows(name, start=since, segment=segment)
+            if s.start == since
+        ]
+        if not found:
+            raise RequestError(
+                404,
+                "unknown_window",
+                f"no {segment or 'overall'} window of {name!r} starts at {start}; "
+                f"see GET /v1/models/{name}/drift for the windows",
+            )
+        window_state = WindowState.from_bytes(found[-1].payload)
+        return window_report(state.monitor, found[-1], window_state).to_html()
+
+    return Response(await run_in_threadpool(render), media_type="text/html")

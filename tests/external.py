@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,13 +87,18 @@ def running_prometheus(tmp_path: Path, config: str) -> Iterator[str]:
 
 
 @contextmanager
-def seismo_serve(tmp_path: Path) -> Iterator[str]:
+def seismo_serve(
+    tmp_path: Path, *, before: Callable[[str], None] | None = None, extra_config: str = ""
+) -> Iterator[str]:
     """A real ``seismo serve`` (a subprocess) on a SQLite store with model ``m`` registered and
-    daily windows; yields its base URL."""
+    daily windows; yields its base URL. ``before`` gets the store URL before the server starts
+    (e.g. to create API tokens); ``extra_config`` is appended to its seismo.yaml."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     create_store_with_model(url, training_rows=1000)
+    if before is not None:
+        before(url)
     config = tmp_path / "seismo.yaml"
-    config.write_text(f"store: {url}\nmonitor:\n  window: 1d\n")
+    config.write_text(f"store: {url}\nmonitor:\n  window: 1d\n{extra_config}")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [

@@ -269,9 +269,19 @@ def serve(
     store: StoreOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Listen beyond loopback with no API token (anyone who can reach it can write).",
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Run the prediction and monitoring service (FastAPI on uvicorn)."""
+    """Run the prediction and monitoring service (FastAPI on uvicorn).
+
+    On an address other than loopback it refuses to start while the store holds no API token
+    (seismo tokens create), unless --insecure."""
     with _user_errors(debug):
         import uvicorn
 
@@ -289,16 +299,38 @@ def serve(
         opened = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
         from seismo.store.sql import shown_url
 
-        err.print(f"seismo serve: store {shown_url(settings.store)}", markup=False, highlight=False)
+        address = host or settings.host
         try:
+            exposed = not _loopback(address) and not insecure
+            if exposed and not any(token.active for token in opened.list_tokens()):
+                raise InputError(
+                    f"seismo serve: refusing to listen on {address} with no API token "
+                    "(anyone who can reach it could write); create one with "
+                    "'seismo tokens create NAME --scope admin', or pass --insecure"
+                )
+            err.print(
+                f"seismo serve: store {shown_url(settings.store)}", markup=False, highlight=False
+            )
             uvicorn.run(
                 create_app(settings, store=opened, source=source),
-                host=host or settings.host,
+                host=address,
                 port=port or settings.port,
                 log_level="warning",
             )
         finally:
             opened.close()
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 @models_app.command("register")

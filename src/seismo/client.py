@@ -1,9 +1,13 @@
 """`seismo.Client`: log predictions from your own service to a seismo server.
 
 Rows are buffered and sent in batches by a background thread; failed sends (connection errors,
-timeouts, 429 and 5xx answers) are retried with exponential backoff. Ids are made on the client,
+timeouts, and the answers of :data:`seismo.retry.RETRYABLE_STATUS`) are retried with
+exponential backoff. Ids are made on the client,
 so a retried batch that the server had in fact stored is answered 409 (duplicate) and counted as
 delivered: batches are all-or-nothing on the server, so nothing is lost or stored twice.
+
+A server with tokens needs one of scope ``ingest``: ``Client(..., token=...)``, or the
+``SEISMO_TOKEN`` environment variable. A refused token (401, 403) is not retried.
 
 >>> client = Client("http://127.0.0.1:8000", "churn", start=False)
 >>> prediction_id = client.log({"age": 41, "plan": "pro"}, output="stay", score=0.18)
@@ -14,7 +18,7 @@ delivered: batches are all-or-nothing on the server, so nothing is lost or store
 from __future__ import annotations
 
 import logging
-import random
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,10 +28,9 @@ from typing import Any
 import httpx
 
 from seismo.ids import new_id
+from seismo.retry import backoff_delay, retryable_status
 
 log = logging.getLogger("seismo.client")
-
-RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 class DeliveryError(Exception):
@@ -46,6 +49,7 @@ class Client:
         backoff: float = 0.2,
         max_backoff: float = 10.0,
         timeout: float = 10.0,
+        token: str | None = None,
         on_error: Callable[[DeliveryError], None] | None = None,
         start: bool = True,
     ) -> None:
@@ -58,7 +62,9 @@ class Client:
         self.on_error = on_error
         self.delivered = 0
         self.failed: list[DeliveryError] = []
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        token = token if token is not None else os.environ.get("SEISMO_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers)
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -188,12 +194,11 @@ class Client:
                     return response
                 if response.status_code == 409 and duplicates_ok and uncertain:
                     return response  # the earlier attempt was stored
-                if response.status_code not in RETRY_STATUS:
+                if not retryable_status(response.status_code):
                     raise DeliveryError(f"{path}: {response.status_code} {response.text[:500]}")
                 uncertain = uncertain or response.status_code >= 500
                 reason = f"HTTP {response.status_code}"
             attempt += 1
             if attempt > self.max_retries:
                 raise DeliveryError(f"{path}: gave up after {attempt} attempts ({reason})")
-            delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-            time.sleep(delay * (0.5 + random.random() / 2))
+            time.sleep(backoff_delay(attempt, base=self.backoff, cap=self.max_backoff))

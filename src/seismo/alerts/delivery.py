@@ -42,6 +42,7 @@ from typing import Literal
 
 from seismo.alerts.model import Notification
 from seismo.alerts.sinks.base import DeliveryError, Sink
+from seismo.retry import backoff_delay
 
 log = logging.getLogger("seismo.alerts")
 
@@ -114,7 +115,7 @@ def deliver(
         if attempt == attempts:
             log.error("%s failed after %d attempts: %s", what, attempt, reason)
             return result(False, attempt, f"{reason} (gave up after {attempt} attempts)")
-        delay = min(max_backoff, backoff * 2 ** (attempt - 1)) * (0.5 + jitter() / 2)
+        delay = backoff_delay(attempt, base=backoff, cap=max_backoff, jitter=jitter)
         if retry_after is not None:
             if retry_after > max_backoff:
                 reason = (

@@ -26,9 +26,9 @@ import httpx
 
 from seismo.alerts.model import Notification
 from seismo.errors import SeismoError
+from seismo.retry import retryable_status
 
 REDACTED = "[redacted]"
-RETRY_STATUS = frozenset({408, 429})  # and every 5xx
 USER_AGENT = "seismo-alerts"
 
 
@@ -150,8 +150,9 @@ def _scrub_httpx_logs(secrets: Iterable[str]) -> None:
 
 
 class HttpSink(Sink):
-    """A sink that POSTs JSON. Connection errors, timeouts, 408, 429 and 5xx are retryable
-    (429 and 503 with their ``Retry-After``); any other status outside 2xx is not."""
+    """A sink that POSTs JSON. Connection errors, timeouts and the answers of
+    :data:`seismo.retry.RETRYABLE_STATUS` are retryable (with their ``Retry-After``); any other
+    status outside 2xx is not."""
 
     def __init__(
         self,
@@ -196,7 +197,7 @@ class HttpSink(Sink):
         text = " ".join(response.text.split())[:300]
         if text:
             reason += f": {text}"
-        if status in RETRY_STATUS or status >= 500:
+        if retryable_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise self.error(reason, retryable=True, retry_after=retry_after)
         if 300 <= status < 400:

@@ -190,3 +190,46 @@ def test_labels_are_scoped_to_the_model_in_the_url(service: Service) -> None:
     assert answer.json()["unknown_ids"] == ids and answer.json()["inserted"] == 0
     stored = service.store.get_prediction(ids[0])
     assert stored is not None and stored.label is None
+
+
+def test_readyz_says_not_ready_when_the_store_disk_is_nearly_full(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http = service.client
+    assert http.get("/readyz").json() == {"status": "ready"}
+    free = 10 << 20
+
+    class Usage:
+        total, used = 1 << 40, (1 << 40) - free
+
+    monkeypatch.setattr("seismo.service.routes.health.shutil.disk_usage", lambda _: Usage())
+    Usage.free = free  # type: ignore[attr-defined]
+    answer = http.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "disk_full"
+    assert "10 MiB free" in answer.json()["error"]["message"]
+    assert http.get("/healthz").status_code == 200  # alive, only not ready
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v1/models", {"GET"}),
+        ("/v1/models/cancer/labels", {"POST"}),
+        ("/v1/silences", {"GET", "POST"}),
+        ("/v1/silences/x", {"DELETE"}),
+    ],
+)
+def test_options_answers_the_allowed_methods_and_errors_are_json(
+    service: Service, path: str, allowed: set[str]
+) -> None:
+    http = service.client
+    answer = http.options(path)
+    assert answer.status_code == 204
+    assert {m.strip() for m in answer.headers["allow"].split(",")} == allowed | {"OPTIONS"}
+    wrong = http.put(path, json={})
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+    assert {m.strip() for m in wrong.headers["allow"].split(",")} == allowed
+    missing = http.get("/v2/nothing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from seismo._version import __version__
 from seismo.alerts.prometheus import AlertCollector
@@ -131,7 +133,7 @@ def _handle_errors(app: FastAPI, metrics: ServiceMetrics) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
-        allowed = (error.headers or {}).get("Allow")
+        allowed = _allowed(request) if error.status_code == 405 else None
         if error.status_code == 405 and request.method == "OPTIONS" and allowed:
             return Response(status_code=204, headers={"Allow": f"{allowed}, OPTIONS"})
         codes = {404: "not_found", 405: "method_not_allowed"}
@@ -168,6 +170,17 @@ def _handle_errors(app: FastAPI, metrics: ServiceMetrics) -> None:
             {"error": {"code": "store_error", "message": "the store failed; nothing was stored"}},
             status_code=503,
         )
+
+
+def _allowed(request: Request) -> str | None:
+    """The methods of every route matching the request's path (Starlette names only the
+    first route's)."""
+    methods: set[str] = set()
+    for router in ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+                methods |= route.methods or set()
+    return ", ".join(sorted(methods)) if methods else None
 
 
 def _error(error: RequestError, metrics: ServiceMetrics) -> JSONResponse:

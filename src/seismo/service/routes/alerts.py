@@ -13,6 +13,7 @@ from seismo.errors import InputError
 from seismo.monitor.windows import parse_duration
 from seismo.service.deps import State, json_body, scope
 from seismo.service.errors import Problem, RequestError, invalid
+from seismo.service.openapi import ACK_BODY, READ_ERRORS, SILENCE_BODY, WRITE_ERRORS
 from seismo.service.payloads import parse_timestamp
 from seismo.store.base import AlertEvent, Silence, StoredAlert
 
@@ -74,7 +75,7 @@ def _text(document: dict[str, Any], key: str, *, required: bool) -> str:
     return value
 
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], responses=READ_ERRORS)
 
 
 @router.get("/v1/alerts", dependencies=[scope("read")])
@@ -102,7 +103,12 @@ async def get_alert(alert_id: str, service: State) -> dict[str, Any]:
     return {**alert_json(found), "history": [event_json(e) for e in events]}
 
 
-@router.post("/v1/alerts/{alert_id}/ack", dependencies=[scope("admin")])
+@router.post(
+    "/v1/alerts/{alert_id}/ack",
+    dependencies=[scope("admin")],
+    responses=WRITE_ERRORS,
+    openapi_extra=ACK_BODY,
+)
 async def acknowledge(alert_id: str, request: Request, service: State) -> dict[str, Any]:
     document = await _object(request, service.settings.max_body_bytes)
     by = _text(document, "by", required=True)
@@ -122,7 +128,13 @@ async def list_silences(service: State, active: bool = False) -> dict[str, Any]:
     return {"silences": [silence_json(s) for s in found]}
 
 
-@router.post("/v1/silences", status_code=201, dependencies=[scope("admin")])
+@router.post(
+    "/v1/silences",
+    status_code=201,
+    dependencies=[scope("admin")],
+    responses=WRITE_ERRORS,
+    openapi_extra=SILENCE_BODY,
+)
 async def add_silence(request: Request, service: State) -> dict[str, Any]:
     document = await _object(request, service.settings.max_body_bytes)
     matchers = document.get("matchers")

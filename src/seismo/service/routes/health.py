@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from seismo.service.deps import State
 from seismo.service.errors import RequestError
+from seismo.service.openapi import errors
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +26,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=errors(503))
 async def readyz(state: State) -> dict[str, str]:
     await run_in_threadpool(state.store.check)
     free = await run_in_threadpool(_free_bytes, state.settings.store)

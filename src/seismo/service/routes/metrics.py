@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from seismo.service.auth import check
 from seismo.service.deps import BEARER, State
+from seismo.service.openapi import errors
 
 router = APIRouter(tags=["metrics"])
 
@@ -18,7 +19,13 @@ router = APIRouter(tags=["metrics"])
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **errors(401, 403, 413, 503),
+    },
 )
 async def prometheus_metrics(
     request: Request,

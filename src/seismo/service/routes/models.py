@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from seismo.service.deps import State, scope
+from seismo.service.openapi import READ_ERRORS
 from seismo.store.base import ModelVersion
 
-router = APIRouter(tags=["models"], dependencies=[scope("read")])
+router = APIRouter(tags=["models"], dependencies=[scope("read")], responses=READ_ERRORS)
 
 
 def version_info(version: ModelVersion) -> dict[str, Any]:

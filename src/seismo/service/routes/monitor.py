@@ -13,10 +13,13 @@ from seismo.monitor.job import RunReport
 from seismo.service.deps import State, scope
 from seismo.service.errors import RequestError
 from seismo.service.jobs import run_counts
+from seismo.service.openapi import READ_ERRORS, errors
 from seismo.service.state import ServiceState
 
 log = logging.getLogger("seismo.service")
-router = APIRouter(tags=["monitor"], dependencies=[scope("admin")])
+router = APIRouter(
+    tags=["monitor"], dependencies=[scope("admin")], responses=READ_ERRORS | errors(409)
+)
 
 
 def _monitor(state: ServiceState) -> RunReport:

@@ -17,11 +17,12 @@ from seismo.ids import new_ids
 from seismo.service.deps import State, json_body, scope
 from seismo.service.errors import RequestError
 from seismo.service.models import HostedModel
+from seismo.service.openapi import LABELS_BODY, PREDICT_BODY, PREDICTIONS_BODY, WRITE_ERRORS
 from seismo.service.payloads import feature_rows, logged_predictions, parse_labels, rows_of
 from seismo.service.state import ServiceState
 from seismo.store.base import Prediction
 
-router = APIRouter(tags=["predictions"])
+router = APIRouter(tags=["predictions"], responses=WRITE_ERRORS)
 
 
 async def _log(state: ServiceState, rows: list[Prediction], model: str, endpoint: str) -> None:
@@ -30,7 +31,9 @@ async def _log(state: ServiceState, rows: list[Prediction], model: str, endpoint
     state.metrics.rows.labels(model, endpoint).inc(len(rows))
 
 
-@router.post("/v1/models/{name}:predict", dependencies=[scope("predict")])
+@router.post(
+    "/v1/models/{name}:predict", dependencies=[scope("predict")], openapi_extra=PREDICT_BODY
+)
 async def predict(name: str, request: Request, state: State) -> Response:
     started = time.perf_counter()
     hosted: HostedModel = await run_in_threadpool(state.models.get, name)
@@ -69,7 +72,11 @@ async def predict(name: str, request: Request, state: State) -> Response:
     return json_response(response)
 
 
-@router.post("/v1/models/{name}/predictions", dependencies=[scope("ingest")])
+@router.post(
+    "/v1/models/{name}/predictions",
+    dependencies=[scope("ingest")],
+    openapi_extra=PREDICTIONS_BODY,
+)
 async def ingest(name: str, request: Request, state: State) -> Response:
     started = time.perf_counter()
     hosted: HostedModel = await run_in_threadpool(state.models.get, name)
@@ -95,7 +102,7 @@ async def ingest(name: str, request: Request, state: State) -> Response:
     )
 
 
-@router.post("/v1/models/{name}/labels", dependencies=[scope("ingest")])
+@router.post("/v1/models/{name}/labels", dependencies=[scope("ingest")], openapi_extra=LABELS_BODY)
 async def labels(name: str, request: Request, state: State) -> dict[str, Any]:
     await run_in_threadpool(state.models.get, name)
     settings = state.settings

@@ -13,10 +13,11 @@ from seismo.monitor import WindowState
 from seismo.monitor.results import drift_series, performance_series, quality_series, window_report
 from seismo.service.deps import State, scope
 from seismo.service.errors import RequestError
+from seismo.service.openapi import READ_ERRORS
 from seismo.service.payloads import parse_timestamp
 from seismo.service.state import ServiceState
 
-router = APIRouter(tags=["series"], dependencies=[scope("read")])
+router = APIRouter(tags=["series"], dependencies=[scope("read")], responses=READ_ERRORS)
 
 
 def _time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
@@ -69,7 +70,15 @@ for _kind, _compute in (
     )
 
 
-@router.get("/v1/models/{name}/report")
+@router.get(
+    "/v1/models/{name}/report",
+    responses={
+        200: {
+            "description": "The window's HTML drift report",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def window_html(name: str, start: str, state: State, segment: str = "") -> Response:
     since, _ = await run_in_threadpool(_query, state, name, start, None, 1)
     assert since is not None

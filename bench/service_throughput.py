@@ -6,7 +6,8 @@
 
 Starts `seismo serve` (uvicorn, one process) on loopback with a hosted scikit-learn model and
 drives it with wrk (Debian package `wrk`): single-row and 100-row `:predict` requests with
-logging on and off, then batch ingest of 1,000-row batches (ids made by the server); then times
+logging on and off, then batch ingest of 1,000-row batches (ids made by the server), then both
+again with API tokens in the store (every request carries one); then times
 the monitor: a window of 1M logged rows, and a new window on top of 1M and of 10M processed
 rows. Results go to bench/results/service_throughput.json (README quotes them).
 """
@@ -101,11 +102,18 @@ def serve(url: str, log_predictions: bool, directory: Path) -> tuple[subprocess.
     raise RuntimeError("server did not start")
 
 
-def wrk(url: str, body: dict[str, object], duration: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str,
+    body: dict[str, object],
+    duration: int,
+    connections: int,
+    token: str | None = None,
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = [[{json.dumps(body)}]]\n"
+            + (f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else "")
+            + f"wrk.body = [[{json.dumps(body)}]]\n"
             "done = function(summary, latency, requests)\n"
             '  io.write(string.format("RESULT %d %d %f %f\\n", summary.requests,'
             " summary.errors.status + summary.errors.connect + summary.errors.timeout,"
@@ -287,6 +295,35 @@ def main() -> None:
             finally:
                 process.terminate()
                 process.wait(timeout=10)
+        # Last, with API tokens in the store (from then on every request must carry one): what
+        # checking a token costs on the hot paths.
+        from seismo.service.auth import create_token
+
+        store = open_store(url)
+        token = create_token(store, f"bench{int(time.time())}", "predict,ingest")
+        store.close()
+        process, base = serve(url, True, work)
+        try:
+            key = f"{backend}/logged, with a token"
+            results[f"{key}/predict 1 row"] = wrk(
+                f"{base}/v1/models/{name}:predict",
+                {"instances": instances[:1]},
+                args.duration,
+                args.connections,
+                token,
+            )
+            measured = wrk(
+                f"{base}/v1/models/{name}/predictions",
+                {"predictions": rows},
+                args.duration,
+                4,
+                token,
+            )
+            measured["rows_per_s"] = measured["requests_per_s"] * len(rows)
+            results[f"{key}/ingest 1000-row batches, 4 connections"] = measured
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
         print(json.dumps({k: v for k, v in results.items() if k.startswith(backend)}, indent=1))
 
     results.update(monitor_timings(work, args.monitor_rows, args.history_days))

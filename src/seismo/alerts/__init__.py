@@ -21,7 +21,7 @@ from seismo.alerts.model import Alert, AlertState, Notification, Severity
 from seismo.alerts.rules import Rule, default_rules, rules_from_config
 from seismo.alerts.sinks import Sink, sinks_from_config
 from seismo.errors import InputError
-from seismo.monitor.job import Monitor
+from seismo.monitor.history import WindowHistory
 
 __all__ = [
     "Alert",
@@ -135,14 +135,15 @@ def _delivery(data: Any, source: str) -> Delivery:
 
 
 class Alerting:
-    """Rules decided on the monitor's windows, applied to the alerts in the store."""
+    """Rules decided on the monitor's windows (read through ``history``), applied to the
+    alerts in the store."""
 
-    def __init__(self, monitor: Monitor, config: AlertConfig | None = None) -> None:
+    def __init__(self, history: WindowHistory, config: AlertConfig | None = None) -> None:
         self.config = config or AlertConfig()
-        self.evaluator = Evaluator(monitor, self.config.rules)
+        self.evaluator = Evaluator(history, self.config.rules)
         retries = self.config.delivery
         self.book = AlertBook(
-            monitor.store,
+            history.store,
             self.config.sinks,
             cooldown=self.config.cooldown,
             base_url=self.config.base_url,

@@ -30,14 +30,9 @@ from seismo._version import __version__
 from seismo.alerts import Alerting, alerts_config
 from seismo.alerts.prometheus import AlertCollector
 from seismo.ids import new_ids
-from seismo.monitor import Monitor, WindowState
+from seismo.monitor import Monitor, WindowHistory
 from seismo.monitor.prometheus import MonitorCollector
-from seismo.monitor.results import (
-    drift_series,
-    performance_series,
-    quality_series,
-    window_report,
-)
+from seismo.monitor.results import drift_series, performance_series, quality_series
 from seismo.service.alert_routes import alert_router
 from seismo.service.config import ServiceSettings, monitor_config
 from seismo.service.errors import Problem, RequestError, invalid
@@ -148,8 +143,12 @@ def create_app(
         state["models"] = Models(opened)
         state["writer"] = GroupCommitWriter(opened, max_delay=settings.group_commit_delay)
         state["monitor"] = Monitor(opened, monitor_settings)
-        state["alerting"] = Alerting(state["monitor"], alert_settings)
-        collectors = [MonitorCollector(state["monitor"]), AlertCollector(opened)]
+        state["history"] = WindowHistory(opened, monitor_settings.window)
+        state["alerting"] = Alerting(state["history"], alert_settings)
+        collectors = [
+            MonitorCollector(state["history"], monitor_settings.rolling),
+            AlertCollector(opened),
+        ]
         for collector in collectors:
             metrics.registry.register(collector)
         scheduler = (
@@ -377,7 +376,7 @@ def create_app(
             def run() -> list[dict[str, Any]]:
                 since, until = series_query(name, start, end, rolling)
                 return compute(
-                    monitor(), name, start=since, end=until, segment=segment, rolling=rolling
+                    state["history"], name, start=since, end=until, segment=segment, rolling=rolling
                 )
 
             windows = await run_in_threadpool(run)
@@ -400,20 +399,15 @@ def create_app(
         assert since is not None
 
         def render() -> str:
-            found = [
-                s
-                for s in state["store"].get_windows(name, start=since, segment=segment)
-                if s.start == since
-            ]
-            if not found:
+            found = state["history"].window(name, since, segment=segment)
+            if found is None:
                 raise RequestError(
                     404,
                     "unknown_window",
                     f"no {segment or 'overall'} window of {name!r} starts at {start}; "
                     f"see GET /v1/models/{name}/drift for the windows",
                 )
-            state_ = WindowState.from_bytes(found[-1].payload)
-            return window_report(monitor(), found[-1], state_).to_html()
+            return found.report.to_html()  # type: ignore[no-any-return]
 
         return Response(await run_in_threadpool(render), media_type="text/html")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from seismo.alerts import Alerting, Outcome, alerts_config
-from seismo.monitor import Monitor
+from seismo.monitor import Monitor, WindowHistory
 from seismo.monitor.job import RunReport
 from seismo.service.config import ServiceSettings, monitor_config
 from seismo.store import open_store
@@ -48,7 +48,8 @@ def run_monitor_once(
     try:
         monitor = Monitor(store, monitor_settings)
         report = monitor.run(models)
-        outcome = Alerting(monitor, alert_settings).run(models=models)
+        history = WindowHistory(store, monitor_settings.window)
+        outcome = Alerting(history, alert_settings).run(models=models)
     finally:
         store.close()
     return run_counts(report, outcome)

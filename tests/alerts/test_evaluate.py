@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
-from seismo.alerts import Rule
+from seismo.alerts import Rule, default_rules
 from seismo.alerts.evaluate import (
     Decision,
     Evaluator,
@@ -31,7 +32,9 @@ from seismo.alerts.evaluate import (
 from seismo.alerts.series import Point, exact
 from seismo.monitor.results import drift_series
 from seismo.store import Store, open_store
+from tests.alerts import scenario
 from tests.alerts.scenario import DAY0, Production
+from tests.service.conftest import training_frame
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -553,6 +556,48 @@ def test_windows_dated_a_year_ago_are_decided_and_fire(store: Store) -> None:
 
 
 # -- feature drift follows the drift engine's decision -------------------------------------------
+
+
+def heavier_tail(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    """The training distribution with the top tenth of ``worst area`` three times larger: every
+    value stays in its reference decile, so decile PSI hardly moves."""
+    frame = training_frame(rows, seed)
+    top = frame["worst area"] > frame["worst area"].quantile(0.9)
+    frame.loc[top, "worst area"] *= 3.0
+    return frame
+
+
+def test_the_default_feature_drift_rule_catches_drift_that_psi_misses(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A heavy tail that triples: PSI stays near zero, W/sigma is several times its bar and the
+    # KS test is significant: the engine calls it drift. The PSI rule never fires.
+    (default,) = [rule for rule in default_rules() if rule.name == "feature-drift"]
+    old_psi_rule = Rule(
+        "psi", "drift.psi", kind="sigma", threshold=0.2, min_spread=0.04, for_windows=2
+    )
+    production = Production(store, [default, old_psi_rule])
+    production.stable(6)
+    monkeypatch.setattr(scenario, "training_frame", heavier_tail)
+    production.live()
+    assert not production.outcomes[-1].opened  # one window: for_windows is 2
+    outcome = production.live()
+
+    decisions = {d.rule.name: d for d in decisions_at(production, 7)}
+    assert decisions["psi"].verdict == "ok"
+    decision = decisions["feature-drift"]
+    assert decision.verdict == "firing"
+    [finding] = decision.findings
+    assert (finding.key, finding.effect) == ("worst area", "wasserstein_normalized")
+    [window] = drift_series(production.history, "m", start=DAY0 + 7 * DAY)
+    feature = window["features"]["worst area"]
+    assert feature["drifted"] and feature["psi"] < 0.1
+    assert finding.value == pytest.approx(feature["effect_ratio"])
+    [notification] = outcome.notifications
+    assert notification.alert.summary.startswith(
+        "m: 1 feature drifted (worst area: wasserstein_normalized "
+    )
+    assert notification.alert.values["features"] == ["worst area"]
 
 
 def test_the_decision_series() -> None:

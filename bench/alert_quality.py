@@ -13,10 +13,12 @@ monitor, and evaluates the default alert rules as of the end of that day (daily 
 - Stable replay: ``--days`` days as they happened. Every alert opened is counted as false
   (nothing was injected, though real data has real events: holidays, storms).
 - Injected: the same replay, and from day ``--warmup`` on either (a) the model's outputs are
-  flipped on a random share of rows chosen so accuracy drops by 10 points, or (b) distance is
-  sent in kilometres instead of miles (an upstream unit change). Reported: the window the
-  alert fired on, counted from the first injected window (1 = the first injected window
-  itself). Performance alerts are evaluated when labels arrive, one day after the window.
+  flipped on a random share of rows chosen so accuracy drops by 10 points, (b) distance is
+  sent in kilometres instead of miles (an upstream unit change), or (c) 15 % of the flights
+  move from Newark to JFK (a change of mix between large categories that PSI underrates).
+  Reported: the window the alert fired on, counted from the first injected window (1 = the
+  first injected window itself). Performance alerts are evaluated when labels arrive, one day
+  after the window.
 
 Results go to bench/results/alert_quality.json and .md (README quotes them).
 """
@@ -46,7 +48,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import seismo  # noqa: E402
 from seismo.alerts import AlertConfig, Alerting, default_rules  # noqa: E402
 from seismo.examples.flights import flights  # noqa: E402
-from seismo.monitor import Monitor, MonitorSettings  # noqa: E402
+from seismo.monitor import Monitor, MonitorSettings, WindowHistory  # noqa: E402
 from seismo.service.app import create_app  # noqa: E402
 from seismo.service.config import ServiceSettings  # noqa: E402
 from seismo.service.models import register_model  # noqa: E402
@@ -109,6 +111,18 @@ def kilometres(day: pd.DataFrame, outputs: np.ndarray, scores: np.ndarray, rng: 
     day["distance"] = (day["distance"] * 1.609344).round()
 
 
+def origin_mix(day: pd.DataFrame, outputs: np.ndarray, scores: np.ndarray, rng: Any) -> None:
+    """Move 15 % of the day's flights from Newark to JFK: a move between two large categories
+    (total variation 0.15) whose PSI stays near 0.14, below the usual 0.2 alarm."""
+    newark = (day["origin"] == "EWR").to_numpy()
+    share = 0.15 / max(float(np.mean(newark)), 0.15)
+    moved = newark & (rng.random(len(day)) < share)
+    day.loc[moved, "origin"] = "JFK"
+
+
+FEATURE_INJECTIONS = (kilometres, origin_mix)  # applied to the features, before the model
+
+
 def replay(
     days: int,
     injection: Injection | None,
@@ -132,7 +146,9 @@ def replay(
     model = joblib.load(model_path)
     settings = ServiceSettings(store=url, models_dir=str(work / "models"))
     monitor = Monitor(store, MonitorSettings(window=timedelta(days=1)))
-    alerting = Alerting(monitor, AlertConfig(tuple(default_rules())))
+    alerting = Alerting(
+        WindowHistory(store, timedelta(days=1)), AlertConfig(tuple(default_rules()))
+    )
     data = frame([3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
     rng = np.random.default_rng(0)
     opened: list[dict[str, Any]] = []
@@ -141,8 +157,9 @@ def replay(
         for index in range(days):
             today = START + timedelta(days=index)
             day = data[(data["month"] == today.month) & (data["day"] == today.day)].copy()
-            if injection is kilometres and index >= inject_from:
-                kilometres(day, np.empty(0), np.empty(0), rng)
+            if injection in FEATURE_INJECTIONS and index >= inject_from:
+                assert injection is not None
+                injection(day, np.empty(0), np.empty(0), rng)
             scores = model.predict_proba(day[FEATURES])[:, 1]
             outputs = np.where(scores >= 0.5, "yes", "no")
             if injection is flip_outputs and index >= inject_from:
@@ -224,6 +241,7 @@ def main() -> None:
     for name, injection, rule_prefix in (
         ("accuracy -10 points", flip_outputs, ("accuracy-drop", "f1-drop")),
         ("distance in km", kilometres, ("feature-drift",)),
+        ("origin mix", origin_mix, ("feature-drift",)),
     ):
         with tempfile.TemporaryDirectory() as directory:
             run = replay(detection_days, injection, args.warmup, Path(directory))
@@ -259,7 +277,7 @@ def main() -> None:
         ),
         "",
     ]
-    for name in ("accuracy -10 points", "distance in km"):
+    for name in ("accuracy -10 points", "distance in km", "origin mix"):
         entry = results[name]
         lines.append(
             f"{name}: injected from window {entry['injected_from_day'] + 1}; alerted on injected "

@@ -62,3 +62,33 @@ def test_one_version_for_package_report_and_service() -> None:
     assert importlib.metadata.version("seismo") == __version__
     app = create_app(ServiceSettings(store="sqlite://"))
     assert app.version == __version__
+
+
+def _seismo_modules(path: Path) -> set[str]:
+    """Every ``seismo.*`` module ``path`` imports, by full name."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("seismo.")}
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").startswith("seismo.")
+        ):
+            found.add(str(node.module))
+    return found
+
+
+#: Modules a package must not import: readers of the monitor's windows read them through
+#: the one read path (monitor.history), never through the write-side job.
+FORBIDDEN = {"alerts": {"seismo.monitor.job"}, "grafana": {"seismo.monitor.job"}}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_readers_of_windows_do_not_import_the_monitor_job(package: str) -> None:
+    files = [SRC / f"{package}.py"] if (SRC / f"{package}.py").exists() else []
+    files += sorted((SRC / package).rglob("*.py")) if (SRC / package).is_dir() else []
+    assert files, package
+    for path in files:
+        bad = _seismo_modules(path) & FORBIDDEN[package]
+        assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"

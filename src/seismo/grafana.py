@@ -17,13 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from seismo.alerts.prometheus_rules import (
-    HIGHER_IS_BETTER,
-    LOWER_IS_BETTER,
-    PrometheusRuleSettings,
-    number,
-)
+from seismo.alerts.prometheus_rules import PrometheusRuleSettings, number
 from seismo.errors import InputError
+from seismo.performance.metrics import metric
 
 SCHEMA_VERSION = 39
 GRID_WIDTH = 24
@@ -230,7 +226,28 @@ def _drift_panels(q: _Query, s: PrometheusRuleSettings) -> list[tuple[Panel, int
                     _step("red", s.psi_critical_above),
                 ],
                 description="PSI of each tested feature in the latest window; dashed lines at "
-                "the warning and critical PSI of the alerting rules.",
+                "the usual PSI bands. The feature alerts follow the drift engine's decision "
+                "(next panel), not PSI alone.",
+                legend_table=True,
+            ),
+            12,
+            9,
+        ),
+        (
+            _timeseries(
+                "Feature drift (leading effect over its bar)",
+                [
+                    _target(
+                        f"max by (feature) ({q.window('seismo_feature_drift_effect_ratio')})",
+                        "{{feature}}",
+                    )
+                ],
+                unit="none",
+                min_=0,
+                steps=[_step("green"), _step("red", 1)],
+                description="Per feature, its effect size furthest along to its threshold (PSI, "
+                "total variation or W/σ) divided by that threshold: at 1 or more the change is "
+                "large enough to be drift (when it is also significant).",
                 legend_table=True,
             ),
             12,
@@ -245,8 +262,8 @@ def _drift_panels(q: _Query, s: PrometheusRuleSettings) -> list[tuple[Panel, int
                 max_=1,
                 steps=[_step("green"), _step("red", s.drifted_share_above)],
             ),
-            12,
-            9,
+            24,
+            7,
         ),
         (
             {
@@ -282,8 +299,8 @@ def _drift_panels(q: _Query, s: PrometheusRuleSettings) -> list[tuple[Panel, int
 
 def _performance_panels(q: _Query, s: PrometheusRuleSettings) -> list[tuple[Panel, int, int]]:
     panels = [(_performance("$metric", q, None), 12, 9)]
-    for metric, limit in s.performance_limits.items():
-        panels.append((_performance(metric, q, limit), 12, 9))
+    for name, limit in s.performance_limits.items():
+        panels.append((_performance(name, q, limit), 12, 9))
     panels += [
         (
             _timeseries(
@@ -313,10 +330,10 @@ def _performance_panels(q: _Query, s: PrometheusRuleSettings) -> list[tuple[Pane
     return panels
 
 
-def _performance(metric: str, q: _Query, limit: float | None) -> Panel:
+def _performance(name: str, q: _Query, limit: float | None) -> Panel:
     """A metric's estimate with its confidence interval drawn as a band (high filled down to
     low), and the alerting limit as a dashed line when there is one."""
-    matchers = f'metric="{metric}"'
+    matchers = f'metric="{name}"'
     targets = [
         _target(f"max({q.window('seismo_performance', matchers)})", "estimate", "A"),
         _target(f"max({q.window('seismo_performance_low', matchers)})", "low", "B"),
@@ -324,10 +341,10 @@ def _performance(metric: str, q: _Query, limit: float | None) -> Panel:
     ]
     band = [{"id": "custom.lineWidth", "value": 0}, {"id": "custom.hideFrom", "value": _HIDDEN}]
     panel = _timeseries(
-        f"Performance: {metric}" + ("" if limit is None else f" (limit {number(limit)})"),
+        f"Performance: {name}" + ("" if limit is None else f" (limit {number(limit)})"),
         targets,
         unit="none",
-        steps=_limit_steps(metric, limit),
+        steps=_limit_steps(name, limit),
         description="Estimate of the latest window with its confidence interval (band). "
         "Alerts decide on the interval: a floor on its upper bound, a ceiling on its lower.",
     )
@@ -349,12 +366,13 @@ def _performance(metric: str, q: _Query, limit: float | None) -> Panel:
 _HIDDEN = {"legend": True, "tooltip": False, "viz": False}
 
 
-def _limit_steps(metric: str, limit: float | None) -> list[dict[str, Any]]:
+def _limit_steps(name: str, limit: float | None) -> list[dict[str, Any]]:
     if limit is None:
         return [_step("transparent")]
-    if metric in HIGHER_IS_BETTER:
+    better = metric(name).better
+    if better == "higher":
         return [_step("red"), _step("green", limit)]
-    if metric in LOWER_IS_BETTER:
+    if better == "lower":
         return [_step("green"), _step("red", limit)]
     return [_step("red"), _step("green", -limit), _step("red", limit)]
 

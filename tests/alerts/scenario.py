@@ -18,7 +18,7 @@ from seismo.alerts import AlertConfig, Alerting, Outcome, Rule
 from seismo.alerts.delivery import DeliveryResult
 from seismo.alerts.model import Notification
 from seismo.alerts.sinks import Sink
-from seismo.monitor import Monitor, MonitorSettings
+from seismo.monitor import Monitor, MonitorSettings, WindowHistory
 from seismo.service.models import register_model
 from seismo.store import Label, Prediction, Store
 from tests.service.conftest import FEATURES, training_frame
@@ -62,7 +62,8 @@ class Production:
             self.store, MonitorSettings(window=timedelta(days=1), segments=self.segments)
         )
         config = AlertConfig(tuple(self.rules), self.cooldown, None, tuple(self.sinks))
-        self.alerting = Alerting(self.monitor, config)
+        self.history = WindowHistory(self.store, self.monitor.settings.window)
+        self.alerting = Alerting(self.history, config)
 
     def live(
         self,

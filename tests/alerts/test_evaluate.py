@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
-from seismo.alerts import Rule
+from seismo.alerts import Rule, default_rules
 from seismo.alerts.evaluate import (
     Decision,
+    Evaluator,
     _baseline,
     _judge,
     _walk,
@@ -30,7 +32,9 @@ from seismo.alerts.evaluate import (
 from seismo.alerts.series import Point, exact
 from seismo.monitor.results import drift_series
 from seismo.store import Store, open_store
+from tests.alerts import scenario
 from tests.alerts.scenario import DAY0, Production
+from tests.service.conftest import training_frame
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -497,7 +501,7 @@ def test_a_lasting_drift_keeps_firing_against_the_stable_days(store: Store) -> N
         assert decision.verdict == "firing", day
         assert [f.key for f in decision.findings] == ["mean radius"]
     # The baseline is still the stable days' PSI: the firing days never joined it.
-    windows = drift_series(production.monitor, "m")
+    windows = drift_series(production.history, "m")
     stable_psi = [w["features"]["mean radius"]["psi"] for w in windows[:6]]
     [finding] = decision.findings
     assert finding.baseline == pytest.approx(statistics.mean(stable_psi))
@@ -520,3 +524,91 @@ def test_a_day_without_predictions_is_a_volume_drop(store: Store) -> None:
     production.live(rows=300)
     [decision] = decisions_at(production, 7)
     assert decision.verdict == "ok"
+
+
+# -- the data's own time: backfills and replays ---------------------------------------------------
+
+
+def test_windows_dated_a_year_ago_are_decided_and_fire(store: Store) -> None:
+    # A replay of last year's data: every window ended long before the evaluation.
+    drift = Rule("feature-drift", "drift.psi", kind="sigma", threshold=0.1, min_rows=100)
+    volume = Rule("volume", "volume.rows", kind="sigma", min_rows=0, tolerance=0.1)
+    production = Production(store, [])
+    production.stable(6)
+    production.live(shift={"mean radius": 4.0})
+    evaluator = Evaluator(production.history, [drift, volume])
+
+    decisions = {d.rule.name: d for d in evaluator.evaluate(DAY0 + 365 * DAY)}
+
+    assert decisions["feature-drift"].verdict == "firing"
+    assert decisions["feature-drift"].window_start == DAY0 + 6 * DAY
+    assert [f.key for f in decisions["feature-drift"].findings] == ["mean radius"]
+    # The year after the replayed data is not a year without predictions: its windows were
+    # written long after they ended, so the data ends where it ends.
+    assert (decisions["volume"].verdict, decisions["volume"].window_start) == (
+        "ok",
+        DAY0 + 6 * DAY,
+    )
+    # Windows that had not ended by `now` are not decided yet.
+    assert evaluator.evaluate(DAY0 + 6 * DAY + timedelta(hours=12))[0].window_start == (
+        DAY0 + 5 * DAY
+    )
+
+
+# -- feature drift follows the drift engine's decision -------------------------------------------
+
+
+def heavier_tail(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    """The training distribution with the top tenth of ``worst area`` three times larger: every
+    value stays in its reference decile, so decile PSI hardly moves."""
+    frame = training_frame(rows, seed)
+    top = frame["worst area"] > frame["worst area"].quantile(0.9)
+    frame.loc[top, "worst area"] *= 3.0
+    return frame
+
+
+def test_the_default_feature_drift_rule_catches_drift_that_psi_misses(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A heavy tail that triples: PSI stays near zero, W/sigma is several times its bar and the
+    # KS test is significant: the engine calls it drift. The PSI rule never fires.
+    (default,) = [rule for rule in default_rules() if rule.name == "feature-drift"]
+    old_psi_rule = Rule(
+        "psi", "drift.psi", kind="sigma", threshold=0.2, min_spread=0.04, for_windows=2
+    )
+    production = Production(store, [default, old_psi_rule])
+    production.stable(6)
+    monkeypatch.setattr(scenario, "training_frame", heavier_tail)
+    production.live()
+    assert not production.outcomes[-1].opened  # one window: for_windows is 2
+    outcome = production.live()
+
+    decisions = {d.rule.name: d for d in decisions_at(production, 7)}
+    assert decisions["psi"].verdict == "ok"
+    decision = decisions["feature-drift"]
+    assert decision.verdict == "firing"
+    [finding] = decision.findings
+    assert (finding.key, finding.effect) == ("worst area", "wasserstein_normalized")
+    [window] = drift_series(production.history, "m", start=DAY0 + 7 * DAY)
+    feature = window["features"]["worst area"]
+    assert feature["drifted"] and feature["psi"] < 0.1
+    assert finding.value == pytest.approx(feature["effect_ratio"])
+    [notification] = outcome.notifications
+    assert notification.alert.summary.startswith(
+        "m: 1 feature drifted (worst area: wasserstein_normalized "
+    )
+    assert notification.alert.values["features"] == ["worst area"]
+
+
+def test_the_decision_series() -> None:
+    drifted = rule("drift.drifted", kind="static", threshold=0.5, min_rows=0)
+    assert _judge(drifted, Point(1.0, 500, 1.0, 1.0, flagged=True), T0, [], DAY)[0] == "firing"
+    assert _judge(drifted, Point(0.0, 500, 0.0, 0.0), T0, [], DAY) == ("ok", None)
+    # The leading effect over its bar needs the engine's decision too (significance).
+    ratio = rule("drift.effect_ratio", kind="static", threshold=1.0, min_rows=0)
+    large_but_insignificant = Point(3.0, 500, 3.0, 3.0, flagged=False, effect="psi")
+    assert _judge(ratio, large_but_insignificant, T0, [], DAY) == ("ok", None)
+    verdict, finding = _judge(ratio, replace(large_but_insignificant, flagged=True), T0, [], DAY)
+    assert verdict == "firing" and finding is not None and finding.effect == "psi"
+    assert finding.to_dict()["effect"] == "psi"
+    assert Rule("a", "drift.effect_ratio").side == "above"

@@ -27,7 +27,9 @@ from seismo.alerts.prometheus_rules import (
     prometheus_rules,
 )
 from seismo.errors import InputError
-from seismo.monitor.prometheus import PERFORMANCE_METRICS, MonitorCollector
+from seismo.monitor.history import WindowHistory
+from seismo.monitor.prometheus import MonitorCollector
+from seismo.performance.metrics import METRICS
 from seismo.service.app import ServiceMetrics
 from tests.external import require_binary, running_prometheus
 
@@ -66,10 +68,6 @@ class _NoModels:
         return []
 
 
-class _EmptyMonitor:
-    store = _NoModels()
-
-
 def exposed_metric_names() -> set[str]:
     """Every series name seismo's /metrics can expose, read from the service's own metrics
     (each counter and histogram touched once) and the monitor collector's families."""
@@ -83,7 +81,7 @@ def exposed_metric_names() -> set[str]:
         for line in generate_latest(metrics.registry).decode().splitlines()
         if line and not line.startswith("#")
     }
-    collector = MonitorCollector(_EmptyMonitor())  # type: ignore[arg-type]
+    collector = MonitorCollector(WindowHistory(_NoModels(), timedelta(days=1)))  # type: ignore[arg-type]
     names |= {family.name for family in collector.collect()}
     return names
 
@@ -120,7 +118,7 @@ def _by_alert(rules: list[dict[str, Any]], alert: str) -> list[dict[str, Any]]:
 
 
 EVERY_LIMIT = PrometheusRuleSettings(
-    performance_limits={name: 0.5 for name in PERFORMANCE_METRICS},
+    performance_limits={m.name: 0.5 for m in METRICS},
     selector='job="seismo", env=~"prod|staging"',
     interval=timedelta(seconds=30),
     for_durations={name: timedelta(minutes=1) for name in ALERT_NAMES},
@@ -132,7 +130,7 @@ EVERY_LIMIT = PrometheusRuleSettings(
     [
         (PrometheusRuleSettings(), 10),
         (PrometheusRuleSettings(performance_limits={"f1": 0.7}), 11),
-        (EVERY_LIMIT, 10 + len(PERFORMANCE_METRICS)),
+        (EVERY_LIMIT, 10 + len(METRICS)),
     ],
     ids=["defaults", "f1-floor", "every-metric-selector-interval"],
 )
@@ -176,7 +174,8 @@ def test_rules_use_only_metrics_seismo_exposes() -> None:
     assert used <= exposed, used - exposed
     # the parser found the metrics (an empty set would pass the line above)
     assert {
-        "seismo_feature_drift_psi",
+        "seismo_feature_drift_effect_ratio",
+        "seismo_feature_drift_severity",
         "seismo_performance_high",
         "seismo_performance_low",
         "seismo_ingested_rows_total",
@@ -210,19 +209,30 @@ def test_performance_decides_on_the_interval() -> None:
     assert not _by_alert(_rules(), "SeismoPerformanceBelowFloor")  # no default floor
 
 
-def test_feature_drift_bands() -> None:
+def test_feature_drift_follows_the_engine_decision_not_psi() -> None:
+    # As seismo's own default feature-drift rule: the drift engine's decision (significant,
+    # and PSI, total variation or W/sigma at its bar), never PSI alone; the value shown is the
+    # leading effect over its bar.
     rules = _rules(PrometheusRuleSettings(psi_warning_above=0.15, psi_critical_above=0.3))
     (critical,) = _by_alert(rules, "SeismoFeatureDriftCritical")
     (warning,) = _by_alert(rules, "SeismoFeatureDriftWarning")
-    assert critical["expr"].startswith("seismo_feature_drift_psi > 0.3 and on(")
-    # a feature over the critical band raises only the critical alert
-    assert warning["expr"].startswith(
-        "(seismo_feature_drift_psi > 0.15 unless seismo_feature_drift_psi > 0.3) and on("
+    on = "and on(model, version, segment, feature)"
+    assert critical["expr"].startswith(
+        f"seismo_feature_drift_effect_ratio {on} seismo_feature_drift_severity == 2 and on("
     )
+    # a high-severity feature raises only the critical alert
+    assert warning["expr"].startswith(
+        f"seismo_feature_drift_effect_ratio {on} seismo_feature_drift_severity == 1 and on("
+    )
+    for rule in (critical, warning):
+        assert "seismo_feature_drift_psi" not in rule["expr"]
+        assert rule["for"] == "1d"  # a whole window: about two windows in a row
     assert (critical["labels"]["severity"], warning["labels"]["severity"]) == (
         "critical",
         "warning",
     )
+    hourly = _rules(PrometheusRuleSettings(window=timedelta(hours=1)))
+    assert {r["for"] for r in hourly if r["alert"].startswith("SeismoFeatureDrift")} == {"1h"}
 
 
 def test_window_alerts_skip_stale_windows_and_staleness_follows_the_window() -> None:
@@ -331,6 +341,20 @@ def _exposition() -> str:
             "# TYPE seismo_drifted_share gauge",
             f"seismo_drifted_share{{{window}}} 0.6",
             f"seismo_drifted_share{{{old}}} 0.9",
+            # "origin" drifted by total variation with a small PSI: the decision alerts;
+            # "noise" has a large PSI the engine did not call drift (not significant): no alert
+            "# TYPE seismo_feature_drift_psi gauge",
+            f'seismo_feature_drift_psi{{{window},feature="origin"}} 0.05',
+            f'seismo_feature_drift_psi{{{window},feature="noise"}} 0.4',
+            "# TYPE seismo_feature_drifted gauge",
+            f'seismo_feature_drifted{{{window},feature="origin"}} 1',
+            f'seismo_feature_drifted{{{window},feature="noise"}} 0',
+            "# TYPE seismo_feature_drift_severity gauge",
+            f'seismo_feature_drift_severity{{{window},feature="origin"}} 1',
+            f'seismo_feature_drift_severity{{{window},feature="noise"}} 0',
+            "# TYPE seismo_feature_drift_effect_ratio gauge",
+            f'seismo_feature_drift_effect_ratio{{{window},feature="origin"}} 1.5',
+            f'seismo_feature_drift_effect_ratio{{{window},feature="noise"}} 4',
             "# TYPE seismo_window_start_timestamp_seconds gauge",
             f"seismo_window_start_timestamp_seconds{{{window}}} {now - 3600:.3f}",
             f"seismo_window_start_timestamp_seconds{{{old}}} {now - 10 * 86400:.3f}",
@@ -342,7 +366,11 @@ def _exposition() -> str:
 def test_real_prometheus_fires_on_the_upper_bound(tmp_path: Path) -> None:
     settings = PrometheusRuleSettings(
         performance_limits={"f1": 0.7, "accuracy": 0.9},
-        for_durations={"SeismoPerformanceBelowFloor": timedelta(0)},  # fire at once
+        for_durations={  # fire at once
+            "SeismoPerformanceBelowFloor": timedelta(0),
+            "SeismoFeatureDriftWarning": timedelta(0),
+            "SeismoFeatureDriftCritical": timedelta(0),
+        },
     )
     (tmp_path / "rules.yml").write_text(prometheus_rules(settings))
     with serving(_exposition) as target:
@@ -362,6 +390,7 @@ def test_real_prometheus_fires_on_the_upper_bound(tmp_path: Path) -> None:
                 if {
                     ("SeismoPerformanceBelowFloor", "firing"),
                     ("SeismoDriftedShareHigh", "pending"),
+                    ("SeismoFeatureDriftWarning", "firing"),
                 } <= states:
                     break
                 time.sleep(0.25)
@@ -389,3 +418,9 @@ def test_real_prometheus_fires_on_the_upper_bound(tmp_path: Path) -> None:
     share = [a for a in alerts if a["labels"]["alertname"] == "SeismoDriftedShareHigh"]
     assert [a["labels"]["model"] for a in share] == ["m"]
     assert share[0]["annotations"]["description"].startswith("60% of the tested features")
+    drift = [a for a in alerts if a["labels"]["alertname"].startswith("SeismoFeatureDrift")]
+    assert [(a["labels"]["alertname"], a["labels"]["feature"]) for a in drift] == [
+        ("SeismoFeatureDriftWarning", "origin")
+    ]
+    assert float(drift[0]["value"]) == pytest.approx(1.5)
+    assert "1.5 times its bar" in drift[0]["annotations"]["description"]

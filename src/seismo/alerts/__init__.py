@@ -19,7 +19,7 @@ from seismo.alerts.lifecycle import AlertBook, Outcome, alert_id
 from seismo.alerts.model import Alert, AlertState, Notification, Severity
 from seismo.alerts.rules import Rule, default_rules
 from seismo.alerts.sinks import Sink
-from seismo.monitor.job import Monitor
+from seismo.monitor.history import WindowHistory
 
 __all__ = [
     "Alert",
@@ -84,14 +84,15 @@ def alerts_config(section: Any, source: str = "config") -> AlertConfig:
 
 
 class Alerting:
-    """Rules decided on the monitor's windows, applied to the alerts in the store."""
+    """Rules decided on the monitor's windows (read through ``history``), applied to the
+    alerts in the store."""
 
-    def __init__(self, monitor: Monitor, config: AlertConfig | None = None) -> None:
+    def __init__(self, history: WindowHistory, config: AlertConfig | None = None) -> None:
         self.config = config or AlertConfig()
-        self.evaluator = Evaluator(monitor, self.config.rules)
+        self.evaluator = Evaluator(history, self.config.rules)
         retries = self.config.delivery
         self.book = AlertBook(
-            monitor.store,
+            history.store,
             self.config.sinks,
             cooldown=self.config.cooldown,
             base_url=self.config.base_url,

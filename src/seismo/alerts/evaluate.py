@@ -1,29 +1,27 @@
 """Deciding rules over the monitor's windows.
 
-For every rule, model and segment the evaluator takes the latest closed window (the latest
-closed one with enough labelled rows, for performance) and decides it against the rule's
-baseline. Baselines are built walking forward through the preceding windows, leaving out the
-windows that were problems themselves. Drift reports and metrics are cached per window
-summary (by its update time), so repeated evaluations cost little.
+For every rule, model and segment the evaluator takes the latest closed windows as the data
+has them — the newest ones that ended by ``now``, however long ago that was, so a backfill or
+replay of old data is decided too — and decides the newest (the newest with enough labelled
+rows, for performance) against the rule's baseline. Baselines are built walking forward
+through the preceding windows, leaving out the windows that were problems themselves. Windows
+are read through the monitor's :class:`~seismo.monitor.history.WindowHistory`, which decodes
+each summary once and computes its drift report and metrics once.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
 
 from seismo.alerts.rules import Rule
-from seismo.alerts.series import Point, points
-from seismo.drift.result import DriftReport
-from seismo.monitor.job import Monitor
-from seismo.monitor.results import window_report
-from seismo.monitor.windows import WindowState
-from seismo.store.base import WindowSummary
+from seismo.alerts.series import FEATURE_SERIES, Point, points
+from seismo.monitor.history import Window, WindowHistory
 
 Verdict = Literal["firing", "ok", "unknown"]
 _Z95 = 1.959963984540054  # the intervals' level: 95 %
@@ -41,9 +39,10 @@ class Finding:
     bound: float  # the bound it crossed
     side: str  # "above" or "below"
     baseline: float | None  # the adaptive baseline's centre; None for static rules
+    effect: str = ""  # the leading effect, for drift.effect_ratio
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "key": self.key,
             "value": self.value,
             "low": self.low,
@@ -53,6 +52,9 @@ class Finding:
             "side": self.side,
             "baseline": self.baseline,
         }
+        if self.effect:
+            out["effect"] = self.effect
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,42 +72,25 @@ class Decision:
     decided: int = 0  # keys with enough data and history to be decided
 
 
-@dataclass
-class _Window:
-    summary: WindowSummary
-    state: WindowState
-    report: DriftReport | None = None
-    metrics: Any = None  # the performance metrics, computed once
-    values: dict[str, dict[str, Point]] = field(default_factory=dict)
-
-
 class Evaluator:
-    """Decides rules on the windows a :class:`~seismo.monitor.Monitor` keeps."""
+    """Decides rules on the windows of a :class:`~seismo.monitor.history.WindowHistory`."""
 
-    def __init__(self, monitor: Monitor, rules: Sequence[Rule]) -> None:
-        self.monitor = monitor
+    def __init__(self, history: WindowHistory, rules: Sequence[Rule]) -> None:
+        self.history = history
         self.rules = list(rules)
-        self._cache: dict[tuple[str, int, str, datetime], tuple[datetime, _Window]] = {}
 
     def evaluate(self, now: datetime, models: Iterable[str] | None = None) -> list[Decision]:
-        """The decisions for the latest closed windows at ``now``."""
-        store = self.monitor.store
-        names = (
-            list(models)
-            if models is not None
-            else sorted({v.model for v in store.list_model_versions()})
-        )
+        """The decisions for the latest windows that closed by ``now``."""
+        names = list(models) if models is not None else self.history.models()
         decisions: list[Decision] = []
         for model in names:
             rules = [rule for rule in self.rules if rule.applies_to(model)]
             if not rules:
                 continue
             reach = max(_reach(rule) for rule in rules)
-            start = now - self.monitor.settings.window * (reach + 1)
-            by_segment: dict[str, list[_Window]] = {}
-            for summary in store.get_windows(model, start=start, end=now):
-                if summary.end <= now:
-                    by_segment.setdefault(summary.segment, []).append(self._window(summary))
+            by_segment: dict[str, list[Window]] = {}
+            for window in self.history.latest(model, limit=reach + 1, end=now):
+                by_segment.setdefault(window.summary.segment, []).append(window)
             for segment, windows in sorted(by_segment.items()):
                 windows.sort(key=lambda w: (w.summary.start, w.summary.version))
                 for rule in rules:
@@ -116,33 +101,16 @@ class Evaluator:
                         decisions.append(decision)
         return decisions
 
-    def _window(self, summary: WindowSummary) -> _Window:
-        key = (summary.model, summary.version, summary.segment, summary.start)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == summary.updated_at:
-            return cached[1]
-        window = _Window(summary, WindowState.from_bytes(summary.payload))
-        self._cache[key] = (summary.updated_at, window)
-        return window
-
-    def _values(self, window: _Window, series: str) -> dict[str, Point]:
-        if series not in window.values:
-            if series.startswith(("drift.", "quality.")) and window.report is None:
-                window.report = window_report(self.monitor, window.summary, window.state)
-            performance = window.state.performance if window.state.labelled else None
-            if series.startswith("performance.") and window.metrics is None and performance:
-                window.metrics = performance.metrics()
-            window.values[series] = points(series, window.state, window.report, window.metrics)
-        return window.values[series]
-
     def _decide(
-        self, rule: Rule, model: str, segment: str, windows: list[_Window], now: datetime
+        self, rule: Rule, model: str, segment: str, windows: list[Window], now: datetime
     ) -> Decision | None:
+        length = self.history.length
         latest_version = windows[-1].summary.version
         chosen = [w for w in windows if w.summary.version == latest_version]
-        timeline = [(w.summary.start, w.summary.end, self._values(w, rule.series)) for w in chosen]
+        timeline = [(w.summary.start, w.summary.end, points(rule.series, w)) for w in chosen]
         if rule.series == "volume.rows":
-            timeline = _with_empty_windows(timeline, self.monitor.settings.window, now)
+            until = _volume_until(rule, chosen[-1], now, length)
+            timeline = _with_empty_windows(timeline, length, until)
         if rule.series.startswith("performance."):
             # The latest window with enough labels: later ones are still waiting for theirs.
             while timeline and all(p.n < rule.min_rows for p in timeline[-1][2].values()):
@@ -154,7 +122,7 @@ class Evaluator:
         decided = 0
         for key in keys:
             series = [(start, values.get(key)) for start, _, values in timeline]
-            key_verdict, finding = _walk(rule, series, self.monitor.settings.window)
+            key_verdict, finding = _walk(rule, series, length)
             if key_verdict != "unknown":
                 decided += 1
             if finding is not None:
@@ -171,8 +139,19 @@ def _reach(rule: Rule) -> int:
     if rule.kind == "seasonal":
         return min(rule.season * rule.history * 2, 400)
     if rule.kind == "static":
-        return rule.history if rule.series.startswith("performance.") else 1
+        return max(rule.history if rule.series.startswith("performance.") else 1, rule.for_windows)
     return rule.history * 2
+
+
+def _volume_until(rule: Rule, newest: Window, now: datetime, length: timedelta) -> datetime:
+    """Until when closed windows without predictions count as zero rows: ``now`` — unless the
+    newest window was written long after it ended (more than the rule's reach of windows: a
+    backfill or a replay of old data), whose data ends with that window."""
+    summary = newest.summary
+    written = summary.updated_at if summary.updated_at.tzinfo is not None else now
+    if min(written, now) - summary.end > length * _reach(rule):
+        return summary.end
+    return now
 
 
 def _with_empty_windows(
@@ -255,12 +234,13 @@ def _judge(
         crossed = ("above", upper)
     elif side in ("below", "both") and high < lower:
         crossed = ("below", lower)
-    if crossed is not None and rule.series == "drift.psi" and rule.engine and not point.flagged:
+    if crossed is not None and rule.series in FEATURE_SERIES and rule.engine and not point.flagged:
         crossed = None
     if crossed is None:
         return "ok", None
+    side, bound = crossed
     return "firing", Finding(
-        "", point.value, point.low, point.high, point.n, crossed[1], crossed[0], center
+        "", point.value, point.low, point.high, point.n, bound, side, center, point.effect
     )
 
 

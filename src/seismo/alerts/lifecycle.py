@@ -26,6 +26,7 @@ from typing import Any
 from seismo.alerts.delivery import DeliveryResult, deliver
 from seismo.alerts.evaluate import Decision, Finding
 from seismo.alerts.model import Alert, AlertState, Notification, Severity
+from seismo.alerts.series import FEATURE_SERIES
 from seismo.alerts.sinks import Sink
 from seismo.errors import InputError
 from seismo.store.base import AlertEvent, Silence, Store, StoredAlert
@@ -129,7 +130,7 @@ class AlertBook:
                 "findings": [finding.to_dict() for finding in decision.findings],
                 **(
                     {"features": [finding.key for finding in decision.findings]}
-                    if rule.series == "drift.psi"
+                    if rule.series in FEATURE_SERIES
                     else {}
                 ),
             },
@@ -358,16 +359,25 @@ def summary(decision: Decision) -> str:
     rule = decision.rule
     where = decision.model + (f" [{decision.segment}]" if decision.segment else "")
     window = f"{decision.window_start:%Y-%m-%d %H:%M}"
-    if rule.series == "drift.psi":
+    if rule.series in FEATURE_SERIES:
         ranked = sorted(decision.findings, key=lambda f: -f.value)
-        names = ", ".join(f"{f.key} {f.value:.2f}" for f in ranked[:5])
+        names = ", ".join(_feature_text(rule.series, f) for f in ranked[:5])
         more = f" and {len(ranked) - 5} more" if len(ranked) > 5 else ""
         count = len(ranked)
         noun = "feature" if count == 1 else "features"
-        return f"{where}: {count} {noun} drifted (PSI {names}{more}) in window {window}"
+        what = "PSI " if rule.series == "drift.psi" else ""
+        return f"{where}: {count} {noun} drifted ({what}{names}{more}) in window {window}"
     finding = decision.findings[0]
     name = rule.series.split(".", 1)[1]
     return f"{where}: {name} {_finding_text(finding)} in window {window}"
+
+
+def _feature_text(series: str, finding: Finding) -> str:
+    if series == "drift.effect_ratio":  # "distance: psi 9.3x its bar"
+        return f"{finding.key}: {finding.effect or 'effect'} {finding.value:.1f}x its bar"
+    if series == "drift.drifted":
+        return finding.key
+    return f"{finding.key} {finding.value:.2f}"
 
 
 def describe(decision: Decision) -> str:

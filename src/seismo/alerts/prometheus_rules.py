@@ -12,6 +12,10 @@ Decisions follow the monitor's own policy where it has one:
   the floor, a lower-is-better one (log_loss, mae, rmse, mape) when its **lower** bound is above
   the ceiling, and bias when the whole interval lies outside ``[-limit, limit]``. A window whose
   metric has no interval (too few labels) never alerts.
+* Feature drift follows the drift engine's per-feature decision (significant, and some effect
+  — PSI, total variation or W/σ — at its bar: ``seismo_feature_drift_severity``), as seismo's
+  default ``feature-drift`` rule does, never PSI alone; the alert's value is the leading
+  effect over its bar (``seismo_feature_drift_effect_ratio``).
 * The gauges describe the latest window of every model version and segment, so a retired
   version keeps its last window forever. The per-window alerts only look at windows that started
   within ``stale_after_windows`` windows; older ones are the staleness alert's business, which is
@@ -32,20 +36,18 @@ from typing import Any
 import yaml
 
 from seismo.errors import InputError
-from seismo.monitor.prometheus import PERFORMANCE_METRICS
-
-HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2")
-LOWER_IS_BETTER = ("log_loss", "mae", "rmse", "mape")
-TWO_SIDED = ("bias",)
+from seismo.performance.metrics import metric, metric_names
 
 # How long each alert's condition must hold before it fires (the rule's ``for:``). The window
 # gauges change only when the monitor runs, so a few minutes only rides out a restart; label
-# coverage of the latest window grows as labels arrive, so it waits longer.
-DEFAULT_FOR: dict[str, timedelta] = {
+# coverage of the latest window grows as labels arrive, so it waits longer. ``None``: one
+# window length — a feature's drift decision must hold through a whole window, about two
+# windows in a row, as seismo's own default ``feature-drift`` rule (``for_windows: 2``).
+DEFAULT_FOR: dict[str, timedelta | None] = {
     "SeismoDatasetDrifted": timedelta(minutes=15),
     "SeismoDriftedShareHigh": timedelta(minutes=15),
-    "SeismoFeatureDriftCritical": timedelta(minutes=15),
-    "SeismoFeatureDriftWarning": timedelta(minutes=15),
+    "SeismoFeatureDriftCritical": None,
+    "SeismoFeatureDriftWarning": None,
     "SeismoPerformanceBelowFloor": timedelta(minutes=15),
     "SeismoPerformanceAboveCeiling": timedelta(minutes=15),
     "SeismoBiasOutsideTolerance": timedelta(minutes=15),
@@ -59,6 +61,7 @@ DEFAULT_FOR: dict[str, timedelta] = {
 ALERT_NAMES = tuple(DEFAULT_FOR)
 
 _WINDOW_LABELS = "model, version, segment"
+_FEATURE_LABELS = "model, version, segment, feature"
 _WHERE = "model {{ $labels.model }} v{{ $labels.version }}, segment {{ $labels.segment }}"
 
 
@@ -69,9 +72,12 @@ class PrometheusRuleSettings:
     drifted_share_above: ``SeismoDriftedShareHigh`` (critical) when more than this share of the
         tested features drifted in a window (default 0.3). ``SeismoDatasetDrifted`` (warning)
         follows the monitor's own dataset verdict.
-    psi_warning_above, psi_critical_above: a feature's PSI above these raises
-        ``SeismoFeatureDriftWarning`` / ``SeismoFeatureDriftCritical`` (0.1 and 0.25, the usual
-        PSI bands); a feature over the critical one raises only the critical alert.
+    psi_warning_above, psi_critical_above: the PSI bands drawn on the dashboard's PSI panel
+        (0.1 and 0.25, the usual bands). The feature alerts follow the drift engine's decision,
+        not PSI alone (a column can drift by total variation or W/σ): ``SeismoFeatureDriftWarning``
+        when a feature drifted with moderate severity, ``SeismoFeatureDriftCritical`` with high
+        severity (an effect that reached its bar is at PSI ≥ 0.25, TV ≥ 0.25 or W/σ ≥ 0.5); both
+        hold for one window length by default (``for:``), about two windows in a row.
     performance_limits: metric name -> limit, e.g. ``{"f1": 0.7, "rmse": 12.0}`` (default none:
         no floor suits every model). Floors for higher-is-better metrics, ceilings for
         lower-is-better ones, a tolerance on ``|bias|``; decided on the confidence interval.
@@ -124,11 +130,11 @@ class PrometheusRuleSettings:
                 "prometheus rules: psi_warning_above must be positive and at most "
                 f"psi_critical_above (got {self.psi_warning_above} and {self.psi_critical_above})"
             )
-        unknown = sorted(set(self.performance_limits) - set(PERFORMANCE_METRICS))
+        unknown = sorted(set(self.performance_limits) - set(metric_names()))
         if unknown:
             raise InputError(
                 f"prometheus rules: unknown performance metric(s) {unknown}; "
-                f"valid metrics are {list(PERFORMANCE_METRICS)}"
+                f"valid metrics are {list(metric_names())}"
             )
         unknown = sorted(set(self.for_durations) - set(ALERT_NAMES))
         if unknown:
@@ -163,7 +169,9 @@ class PrometheusRuleSettings:
         return self.window * self.stale_after_windows
 
     def for_duration(self, alert: str) -> timedelta:
-        return self.for_durations.get(alert, DEFAULT_FOR[alert])
+        if alert in self.for_durations:
+            return self.for_durations[alert]
+        return DEFAULT_FOR[alert] or self.window
 
 
 def prometheus_rules(settings: PrometheusRuleSettings | None = None) -> str:
@@ -209,25 +217,26 @@ def alerting_rules(settings: PrometheusRuleSettings) -> list[dict[str, Any]]:
         _rule(
             s,
             "SeismoFeatureDriftCritical",
-            f"{m('seismo_feature_drift_psi')} > {number(s.psi_critical_above)} {fresh}",
+            f"{m('seismo_feature_drift_effect_ratio')} and on({_FEATURE_LABELS}) "
+            f"{m('seismo_feature_drift_severity')} == 2 {fresh}",
             "critical",
             "Feature {{ $labels.feature }} drifted in " + _WHERE,
-            'PSI of {{ $labels.feature }} is {{ $value | printf "%.3f" }} in the latest window, '
-            f"above {number(s.psi_critical_above)}.",
+            "The drift engine found {{ $labels.feature }} drifted, with high severity, in the "
+            'latest window: its leading effect is {{ $value | printf "%.1f" }} times its bar.',
         ),
         _rule(
             s,
             "SeismoFeatureDriftWarning",
-            f"({m('seismo_feature_drift_psi')} > {number(s.psi_warning_above)} unless "
-            f"{m('seismo_feature_drift_psi')} > {number(s.psi_critical_above)}) {fresh}",
+            f"{m('seismo_feature_drift_effect_ratio')} and on({_FEATURE_LABELS}) "
+            f"{m('seismo_feature_drift_severity')} == 1 {fresh}",
             "warning",
             "Feature {{ $labels.feature }} shifting in " + _WHERE,
-            'PSI of {{ $labels.feature }} is {{ $value | printf "%.3f" }} in the latest window, '
-            f"above {number(s.psi_warning_above)}.",
+            "The drift engine found {{ $labels.feature }} drifted in the latest window: its "
+            'leading effect is {{ $value | printf "%.1f" }} times its bar.',
         ),
     ]
-    for metric, limit in s.performance_limits.items():
-        rules.append(_performance_rule(s, m, metric, limit, fresh))
+    for name, limit in s.performance_limits.items():
+        rules.append(_performance_rule(s, m, name, limit, fresh))
     rules += [
         _rule(
             s,
@@ -300,43 +309,44 @@ def alerting_rules(settings: PrometheusRuleSettings) -> list[dict[str, Any]]:
 
 
 def _performance_rule(
-    s: PrometheusRuleSettings, m: _Metrics, metric: str, limit: float, fresh: str
+    s: PrometheusRuleSettings, m: _Metrics, name: str, limit: float, fresh: str
 ) -> dict[str, Any]:
-    where = f"{metric} of {_WHERE}"
-    if metric in HIGHER_IS_BETTER:
+    where = f"{name} of {_WHERE}"
+    better = metric(name).better
+    if better == "higher":
         return _rule(
             s,
             "SeismoPerformanceBelowFloor",
-            f"{m('seismo_performance_high', metric=metric)} < {number(limit)} {fresh}",
+            f"{m('seismo_performance_high', metric=name)} < {number(limit)} {fresh}",
             "critical",
             f"{where} below {number(limit)}",
-            f"Even the upper confidence bound of {metric} in the latest window, "
+            f"Even the upper confidence bound of {name} in the latest window, "
             f'{{{{ $value | printf "%.3f" }}}}, is below the floor {number(limit)}.',
-            metric=metric,
+            metric=name,
         )
-    if metric in LOWER_IS_BETTER:
+    if better == "lower":
         return _rule(
             s,
             "SeismoPerformanceAboveCeiling",
-            f"{m('seismo_performance_low', metric=metric)} > {number(limit)} {fresh}",
+            f"{m('seismo_performance_low', metric=name)} > {number(limit)} {fresh}",
             "critical",
             f"{where} above {number(limit)}",
-            f"Even the lower confidence bound of {metric} in the latest window, "
+            f"Even the lower confidence bound of {name} in the latest window, "
             f'{{{{ $value | printf "%.4g" }}}}, is above the ceiling {number(limit)}.',
-            metric=metric,
+            metric=name,
         )
-    assert metric in TWO_SIDED
+    assert better == "zero"
     return _rule(
         s,
         "SeismoBiasOutsideTolerance",
-        f"({m('seismo_performance_low', metric=metric)} > {number(limit)} or "
-        f"{m('seismo_performance_high', metric=metric)} < {number(-limit)}) {fresh}",
+        f"({m('seismo_performance_low', metric=name)} > {number(limit)} or "
+        f"{m('seismo_performance_high', metric=name)} < {number(-limit)}) {fresh}",
         "critical",
         f"{where} outside ±{number(limit)}",
-        f"The confidence interval of {metric} in the latest window lies outside "
+        f"The confidence interval of {name} in the latest window lies outside "
         f"[{number(-limit)}, {number(limit)}] (nearest bound "
         '{{ $value | printf "%.4g" }}).',
-        metric=metric,
+        metric=name,
     )
 
 

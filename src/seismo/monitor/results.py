@@ -1,4 +1,5 @@
-"""Series of drift, performance and quality results over windows, as JSON-ready dicts."""
+"""Series of drift, performance and quality results over windows, as JSON-ready dicts (read
+through the monitor's :class:`~seismo.monitor.history.WindowHistory`)."""
 
 from __future__ import annotations
 
@@ -6,78 +7,52 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from seismo.drift.engine import compare_profiles
-from seismo.drift.result import DriftReport
-from seismo.monitor.job import Monitor
-from seismo.monitor.windows import WindowState
-from seismo.store.base import WindowSummary
+from seismo.drift.result import ColumnDrift, Effect
+from seismo.monitor.history import Window, WindowHistory
 
 
-def _windows(
-    monitor: Monitor,
-    model: str,
-    start: datetime | None,
-    end: datetime | None,
-    segment: str,
-    rolling: int,
-) -> list[tuple[WindowSummary, WindowState]]:
-    """Windows in [start, end); with ``rolling`` > 1 each state is merged with the
-    ``rolling - 1`` windows before it (same version and segment)."""
-    reach = None if start is None else start - monitor.settings.window * max(rolling - 1, 0)
-    summaries = monitor.store.get_windows(model, start=reach, end=end, segment=segment)
-    decoded = [(s, WindowState.from_bytes(s.payload)) for s in summaries]
-    out = []
-    for index, (summary, state) in enumerate(decoded):
-        if start is not None and summary.start < start:
-            continue
-        merged = state
-        if rolling > 1:
-            earliest = summary.start - monitor.settings.window * (rolling - 1)
-            for other, other_state in decoded[:index]:
-                if other.version == summary.version and other.start >= earliest:
-                    merged = merged.merge(other_state)
-        out.append((summary, merged))
-    return out
+def leading_effect(column: ColumnDrift) -> tuple[Effect, float] | None:
+    """The effect furthest along to its bar, and how far: its value divided by its threshold
+    (1 or more: that effect is large enough; the column drifted when some effect is and its
+    test is significant). None for a column without effects (not tested)."""
+    ratios = [
+        (effect, effect.value / effect.threshold)
+        for effect in column.effects
+        if effect.threshold > 0 and effect.value == effect.value  # not NaN
+    ]
+    return max(ratios, key=lambda pair: pair[1]) if ratios else None
 
 
-def window_report(monitor: Monitor, summary: WindowSummary, state: WindowState) -> DriftReport:
-    _, reference = monitor.version(summary.model, summary.version)
-    return compare_profiles(
-        reference,
-        state.profile,
-        reference_name=f"{summary.model} v{summary.version} reference",
-        current_name=f"{summary.model} {summary.start:%Y-%m-%d %H:%M} window"
-        + (f" ({summary.segment})" if summary.segment else ""),
-    )
-
-
-def _head(summary: WindowSummary, state: WindowState) -> dict[str, Any]:
+def _head(window: Window) -> dict[str, Any]:
+    summary = window.summary
     return {
         "start": summary.start.isoformat(),
         "end": summary.end.isoformat(),
         "version": summary.version,
         "segment": summary.segment,
-        "rows": state.rows,
+        "rows": window.state.rows,
     }
 
 
 def _series(
-    monitor: Monitor,
+    history: WindowHistory,
     model: str,
     start: datetime | None,
     end: datetime | None,
     segment: str,
     rolling: int,
-    entry: Callable[[WindowSummary, WindowState], dict[str, Any]],
+    entry: Callable[[Window], dict[str, Any]],
 ) -> list[dict[str, Any]]:
+    """One entry per window in [start, end); with ``rolling`` > 1 each window is merged with
+    the ``rolling - 1`` windows before it (same version and segment)."""
     return [
-        {**_head(summary, state), **entry(summary, state)}
-        for summary, state in _windows(monitor, model, start, end, segment, rolling)
+        {**_head(window), **entry(window)}
+        for window in history.rolling(model, rolling, start=start, end=end, segment=segment)
     ]
 
 
 def drift_series(
-    monitor: Monitor,
+    history: WindowHistory,
     model: str,
     *,
     start: datetime | None = None,
@@ -85,10 +60,12 @@ def drift_series(
     segment: str = "",
     rolling: int = 1,
 ) -> list[dict[str, Any]]:
-    """Per window: the dataset verdict and each feature's effects, p-value and decision."""
+    """Per window: the dataset verdict and each feature's effects, p-value and decision, and
+    its leading effect (the one furthest along to its bar) with ``effect_ratio`` = its value
+    over its bar."""
 
-    def entry(summary: WindowSummary, state: WindowState) -> dict[str, Any]:
-        report = window_report(monitor, summary, state)
+    def entry(window: Window) -> dict[str, Any]:
+        report = window.report
         features = {
             c.column: {
                 "psi": c.psi,
@@ -101,16 +78,24 @@ def drift_series(
                 "drifted": c.drifted,
                 "severity": c.severity.value,
                 "tested": c.tested,
+                **_feature(c),
             }
             for c in report.columns
         }
         return {"dataset": report.dataset.to_dict(), "features": features}
 
-    return _series(monitor, model, start, end, segment, rolling, entry)
+    return _series(history, model, start, end, segment, rolling, entry)
+
+
+def _feature(column: ColumnDrift) -> dict[str, Any]:
+    leading = leading_effect(column)
+    if leading is None:
+        return {"leading_effect": None, "effect_ratio": None}
+    return {"leading_effect": leading[0].name, "effect_ratio": leading[1]}
 
 
 def performance_series(
-    monitor: Monitor,
+    history: WindowHistory,
     model: str,
     *,
     start: datetime | None = None,
@@ -121,22 +106,21 @@ def performance_series(
 ) -> list[dict[str, Any]]:
     """Per window: label coverage and delay, and the metrics with their intervals."""
 
-    def entry(_: WindowSummary, state: WindowState) -> dict[str, Any]:
-        metrics = None
-        if state.performance is not None and state.labelled:
-            metrics = state.performance.metrics(confidence).to_dict()
+    def entry(window: Window) -> dict[str, Any]:
+        state = window.state
+        metrics = window.metrics_at(confidence)
         return {
             "labelled": state.labelled,
             "label_coverage": state.label_coverage,
             "mean_label_delay_seconds": state.mean_label_delay,
-            "metrics": metrics,
+            "metrics": None if metrics is None else metrics.to_dict(),
         }
 
-    return _series(monitor, model, start, end, segment, rolling, entry)
+    return _series(history, model, start, end, segment, rolling, entry)
 
 
 def quality_series(
-    monitor: Monitor,
+    history: WindowHistory,
     model: str,
     *,
     start: datetime | None = None,
@@ -146,8 +130,7 @@ def quality_series(
 ) -> list[dict[str, Any]]:
     """Per window: the data-quality anomalies against the reference."""
 
-    def entry(summary: WindowSummary, state: WindowState) -> dict[str, Any]:
-        report = window_report(monitor, summary, state)
-        return {"anomalies": [a.to_dict() for a in report.anomalies]}
+    def entry(window: Window) -> dict[str, Any]:
+        return {"anomalies": [a.to_dict() for a in window.report.anomalies]}
 
-    return _series(monitor, model, start, end, segment, rolling, entry)
+    return _series(history, model, start, end, segment, rolling, entry)

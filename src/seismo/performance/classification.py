@@ -26,6 +26,7 @@ from seismo.performance.intervals import (
     percentile,
     wilson,
 )
+from seismo.performance.metrics import metric_names
 from seismo.profile._codec import decode_array, encode_array
 
 __all__ = ["ClassMetrics", "ClassificationMetrics", "ClassificationSummary"]
@@ -140,7 +141,7 @@ class ClassificationMetrics:
             "unknown_predictions": self.unknown_predictions,
             "scored": self.scored,
         }
-        for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"):
+        for key in metric_names("classification"):
             estimate: Estimate | None = getattr(self, key)
             out[key] = None if estimate is None else estimate.to_dict()
         out["confusion_matrix"] = self.confusion_matrix.tolist()

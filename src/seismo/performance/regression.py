@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from seismo.errors import InputError
 from seismo.performance.intervals import Estimate, Interval, check_confidence, normal
+from seismo.performance.metrics import metric_names
 
 __all__ = ["RegressionMetrics", "RegressionSummary"]
 
@@ -76,7 +77,7 @@ class RegressionMetrics:
             "dropped": self.dropped,
             "mape_excluded": self.mape_excluded,
         }
-        for name in ("mae", "rmse", "mape", "r2", "bias"):
+        for name in metric_names("regression"):
             estimate: Estimate | None = getattr(self, name)
             out[name] = None if estimate is None else estimate.to_dict()
         return out

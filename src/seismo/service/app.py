@@ -62,20 +62,24 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = store or open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
-        monitor_, alerting = monitoring(opened, settings, source)
+        wired = monitoring(opened, settings, source)
         state = ServiceState(
             settings=settings,
             source=source,
             store=opened,
             models=Models(opened),
             writer=GroupCommitWriter(opened, max_delay=settings.group_commit_delay),
-            monitor=monitor_,
-            alerting=alerting,
+            monitor=wired.monitor,
+            history=wired.history,
+            alerting=wired.alerting,
             auth=Authenticator(opened),
             metrics=metrics,
         )
         app.state.seismo = state
-        collectors = [MonitorCollector(monitor_), AlertCollector(opened)]
+        collectors = [
+            MonitorCollector(wired.history, wired.monitor.settings.rolling),
+            AlertCollector(opened),
+        ]
         for collector in collectors:
             metrics.registry.register(collector)
         scheduler = asyncio.create_task(monitor_routes.schedule(state, every)) if every else None

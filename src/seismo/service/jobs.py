@@ -64,11 +64,11 @@ def run_monitor_once(
     """Process the new predictions and labels, then decide the alert rules and deliver."""
     store = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
     try:
-        monitor, alerting = monitoring(store, settings, source)
-        report = monitor.run(models)
+        wired = monitoring(store, settings, source)
+        report = wired.monitor.run(models)
         if report.busy:
             raise MonitorBusy(f"{report.busy} is in progress on this store; nothing was done")
-        outcome = alerting.run(models=models)
+        outcome = wired.alerting.run(models=models)
     finally:
         store.close()
     return run_counts(report, outcome)

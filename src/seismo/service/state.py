@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from seismo.alerts import Alerting, alerts_config
 from seismo.config import SeismoConfig
-from seismo.monitor import Monitor
+from seismo.monitor import Monitor, WindowHistory
 from seismo.service.auth import Authenticator
 from seismo.service.errors import RequestError
 from seismo.service.models import HostedModel
@@ -19,14 +19,27 @@ from seismo.store import GroupCommitWriter, Store
 MODEL_REFRESH_SECONDS = 5.0
 
 
-def monitoring(store: Store, settings: SeismoConfig, source: str) -> tuple[Monitor, Alerting]:
-    """Store -> monitor -> alerting, as every scheduler runs them (the one place they are
-    put together)."""
+@dataclass(frozen=True)
+class Monitoring:
+    """The write side (monitor), the read side (history) and alerting over one store."""
+
+    monitor: Monitor
+    history: WindowHistory
+    alerting: Alerting
+
+
+def monitoring(store: Store, settings: SeismoConfig, source: str) -> Monitoring:
+    """Store -> monitor -> history -> alerting, as every scheduler runs them (the one place
+    they are put together)."""
     from seismo.service.config import monitor_config
 
     monitor_settings, _ = monitor_config(settings.monitor)
-    monitor = Monitor(store, monitor_settings)
-    return monitor, Alerting(monitor, alerts_config(settings.alerts, source))
+    history = WindowHistory(store, monitor_settings.window)
+    return Monitoring(
+        Monitor(store, monitor_settings),
+        history,
+        Alerting(history, alerts_config(settings.alerts, source)),
+    )
 
 
 @dataclass
@@ -105,6 +118,7 @@ class ServiceState:
     models: Models
     writer: GroupCommitWriter
     monitor: Monitor
+    history: WindowHistory
     alerting: Alerting
     auth: Authenticator
     metrics: ServiceMetrics

@@ -9,8 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
-from seismo.monitor import WindowState
-from seismo.monitor.results import drift_series, performance_series, quality_series, window_report
+from seismo.monitor.results import drift_series, performance_series, quality_series
 from seismo.service.deps import State, scope
 from seismo.service.errors import RequestError
 from seismo.service.openapi import READ_ERRORS
@@ -51,7 +50,7 @@ def _series_route(compute: Callable[..., list[dict[str, Any]]]) -> Callable[...,
         def run() -> list[dict[str, Any]]:
             since, until = _query(state, name, start, end, rolling)
             return compute(
-                state.monitor, name, start=since, end=until, segment=segment, rolling=rolling
+                state.history, name, start=since, end=until, segment=segment, rolling=rolling
             )
 
         windows = await run_in_threadpool(run)
@@ -84,19 +83,15 @@ async def window_html(name: str, start: str, state: State, segment: str = "") ->
     assert since is not None
 
     def render() -> str:
-        found = [
-            s
-            for s in state.store.get_windows(name, start=since, segment=segment)
-            if s.start == since
-        ]
-        if not found:
+        found = state.history.window(name, since, segment=segment)
+        if found is None:
             raise RequestError(
                 404,
                 "unknown_window",
                 f"no {segment or 'overall'} window of {name!r} starts at {start}; "
                 f"see GET /v1/models/{name}/drift for the windows",
             )
-        window_state = WindowState.from_bytes(found[-1].payload)
-        return window_report(state.monitor, found[-1], window_state).to_html()
+        html: str = found.report.to_html()
+        return html
 
     return Response(await run_in_threadpool(render), media_type="text/html")

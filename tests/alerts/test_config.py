@@ -163,7 +163,7 @@ RULE = {"name": "ok", "series": "drift.psi"}
         (
             {"rules": [{**RULE, "series": "drift.kl"}]},
             "alerts.rules[0].series",
-            "unknown series 'drift.kl'; use one of drift.psi, drift.share, performance.accuracy",
+            "unknown series 'drift.kl'; use one of drift.drifted, drift.effect_ratio, drift.psi",
         ),
         (
             {"rules": [{**RULE, "kind": "median"}]},

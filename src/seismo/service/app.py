@@ -25,6 +25,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.exceptions import HTTPException
 
 from seismo._version import __version__
 from seismo.alerts import Alerting, alerts_config
@@ -40,8 +41,9 @@ from seismo.monitor.results import (
 )
 from seismo.service.alert_routes import alert_router
 from seismo.service.config import ServiceSettings, monitor_config
-from seismo.service.errors import Problem, RequestError, invalid
+from seismo.service.errors import Problem, RequestError, http_error_handler, invalid
 from seismo.service.jobs import run_counts
+from seismo.service.limits import RequestLimits
 from seismo.service.models import HostedModel
 from seismo.service.payloads import (
     feature_rows,
@@ -170,6 +172,9 @@ def create_app(
 
     app = FastAPI(title="seismo", version=__version__, lifespan=lifespan)
     app.state.metrics = metrics
+    app.add_exception_handler(
+        HTTPException, http_error_handler(lambda code: metrics.rejected.labels(code).inc())
+    )
 
     @app.middleware("http")
     async def limit_body(
@@ -186,6 +191,12 @@ def create_app(
                 metrics,
             )
         return await call_next(request)
+
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        rejected=lambda code: metrics.rejected.labels(code).inc(),
+    )
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, error: RequestError) -> JSONResponse:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,7 +17,7 @@ class Problem:
     message: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+        return {"field": printable(self.field), "message": printable(self.message)}
 
 
 @dataclass
@@ -25,7 +30,7 @@ class RequestError(Exception):
     problems: list[Problem] = field(default_factory=list)
 
     def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        error: dict[str, Any] = {"code": self.code, "message": printable(self.message)}
         if self.problems:
             error["problems"] = [p.to_dict() for p in self.problems[:MAX_PROBLEMS]]
             if len(self.problems) > MAX_PROBLEMS:
@@ -36,7 +41,34 @@ class RequestError(Exception):
 MAX_PROBLEMS = 50
 
 
+def printable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a lone surrogate from a request (a JSON key, a value
+    quoted in a message) is written as its escape, ``\\ud800``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def invalid(problems: list[Problem], what: str = "request") -> RequestError:
     first = problems[0]
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     return RequestError(422, "invalid_" + what, f"{first.field}: {first.message}{more}", problems)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def http_error_handler(
+    rejected: Callable[[str], object],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The handler of Starlette's own HTTP errors (no such route, method not allowed, ...):
+    the same JSON error shape as every other refusal; ``rejected`` counts it."""
+
+    async def handle(_: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if error.status_code < 400:  # not an error: nothing to wrap
+            return Response(status_code=error.status_code, headers=error.headers)
+        code = _HTTP_CODES.get(error.status_code, "http_error")
+        rejected(code)
+        body = RequestError(error.status_code, code, str(error.detail)).body()
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+    return handle

@@ -48,7 +48,7 @@ from seismo.service.models import HostedModel
 from seismo.service.payloads import (
     feature_rows,
     logged_predictions,
-    parse_json,
+    parse_batch_json,
     parse_labels,
     parse_timestamp,
     require_json,
@@ -248,7 +248,7 @@ def create_app(
                     f"request body exceeds {settings.max_body_bytes} bytes; split it",
                 )
             chunks.append(chunk)
-        return parse_json(b"".join(chunks))
+        return parse_batch_json(b"".join(chunks))
 
     async def log_rows(rows: list[Prediction], model: str, endpoint: str) -> None:
         if settings.log_predictions:
@@ -325,6 +325,8 @@ def create_app(
             version=hosted.version.version,
             features=hosted.features,
             kinds=hosted.kinds,
+            task=hosted.version.task,
+            classes=hosted.version.classes,
             now=datetime.now(UTC),
         )
         await log_rows(records, name, "ingest")
@@ -339,9 +341,10 @@ def create_app(
 
     @app.post("/v1/models/{name}/labels")
     async def labels(name: str, request: Request) -> dict[str, Any]:
-        await run_in_threadpool(state["models"].get, name)
+        hosted: HostedModel = await run_in_threadpool(state["models"].get, name)
         rows = rows_of(await body_of(request), "labels", settings.max_batch_rows)
-        parsed = parse_labels(rows, datetime.now(UTC))
+        task, classes = hosted.version.task, hosted.version.classes
+        parsed = parse_labels(rows, datetime.now(UTC), task=task, classes=classes)
         outcome = await run_in_threadpool(partial(state["store"].add_labels, parsed, model=name))
         for kind in ("inserted", "updated", "unchanged"):
             metrics.labels.labels(name, kind).inc(getattr(outcome, kind))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +234,29 @@ def test_options_answers_the_allowed_methods_and_errors_are_json(
     assert {m.strip() for m in wrong.headers["allow"].split(",")} == allowed
     missing = http.get("/v2/nothing")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_max_future_skew_from_the_config_reaches_the_ingest_route(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fastapi.testclient import TestClient
+
+    from seismo.service.app import create_app
+    from seismo.service.config import ServiceSettings
+    from seismo.store import open_store
+    from tests.service.conftest import create_store_with_model
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    create_store_with_model(url)
+    store = open_store(url)
+    row = {k: v for k, v in training_frame(1).to_dict(orient="records")[0].items()}
+    ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    body = [{"features": {k: row[k] for k in FEATURES}, "output": "yes", "timestamp": ahead}]
+    try:
+        for skew, status in (("1h", 422), ("1d", 200)):
+            settings = ServiceSettings(store=url, max_future_skew=skew)
+            with TestClient(create_app(settings, store=store)) as http:
+                answer = http.post("/v1/models/m/predictions", json=body)
+                assert answer.status_code == status, answer.text
+    finally:
+        store.close()

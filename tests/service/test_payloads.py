@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,8 @@ from seismo.service.payloads import (
 FEATURES = ("age", "city")
 KINDS = {"age": Kind.NUMERIC, "city": Kind.CATEGORICAL}
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+TARGET: dict[str, Any] = {"task": "classification", "classes": ("0", "1")}
+MODEL: dict[str, Any] = {"model": "m", "version": 1, "features": FEATURES, "kinds": KINDS, **TARGET}
 
 
 @pytest.mark.parametrize(
@@ -82,20 +85,20 @@ def test_a_batch_with_one_bad_row_is_rejected_whole() -> None:
         {"features": {"age": 32, "city": "c"}, "output": 0, "id": "p1"},
     ]
     with pytest.raises(RequestError) as caught:
-        logged_predictions(rows, model="m", version=1, features=FEATURES, kinds=KINDS, now=NOW)
+        logged_predictions(rows, now=NOW, **MODEL)
     fields = [p.field for p in caught.value.problems]
     assert fields == ["predictions[1].score", "predictions[2].id"]
-    good = logged_predictions(
-        rows[:1], model="m", version=1, features=FEATURES, kinds=KINDS, now=NOW
-    )
+    good = logged_predictions(rows[:1], now=NOW, **MODEL)
     assert good[0].id == "p1" and good[0].timestamp == NOW
 
 
 def test_labels_need_an_id_and_a_scalar_label() -> None:
-    assert parse_labels([{"prediction_id": "a", "label": 1}], NOW)[0].label == 1
+    assert parse_labels([{"prediction_id": "a", "label": 1}], NOW, **TARGET)[0].label == 1
     with pytest.raises(RequestError) as caught:
         parse_labels(
-            [{"label": 1}, {"prediction_id": "b"}, {"prediction_id": "c", "label": [1]}], NOW
+            [{"label": 1}, {"prediction_id": "b"}, {"prediction_id": "c", "label": [1]}],
+            NOW,
+            **TARGET,
         )
     assert [p.field for p in caught.value.problems] == [
         "labels[0].prediction_id",

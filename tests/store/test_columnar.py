@@ -93,3 +93,23 @@ def test_window_columns_take_chosen_rows_only() -> None:
     assert columnar.to_list(columns.feature("n")) == [2, 5, 9]
     picked = columnar.take(columns.feature("n"), np.array([2, 0]))
     assert columnar.to_list(picked) == [9, 2]
+
+
+def test_window_columns_give_the_monitor_values_it_can_profile() -> None:
+    """Stored exactly (``rows``), but read for the monitor as Arrow and database keys can hold
+    them: NUL and lone surrogates as U+FFFD, integers beyond 64 bits as floats, nested values
+    as JSON text."""
+    features = [{"s": "a\x00b", "t": "\ud800x", "n": 10**30}, {"s": "c", "t": "d", "n": -(10**400)}]
+    outputs = [[1, 2], {"k": "\udfff"}]
+    batch = batch_of(features, outputs)
+    assert [row[0] for row in columnar.rows(batch)] == features  # exact
+    columns = columnar.WindowColumns()
+    columns.add(batch, np.array([0, 1]))
+    columns.add_objects([{"s": "e\x00", "t": "\udc00", "n": 1}], ["\x00"], [None])
+    assert columnar.to_list(columns.feature("s")) == ["a\ufffdb", "c", "e\ufffd"]
+    assert columnar.to_list(columns.feature("t")) == ["\ufffdx", "d", "\ufffd"]
+    assert columnar.to_list(columns.feature("n")) == [1e30, float("-inf"), 1]
+    assert columnar.to_list(columns.outputs) == ["[1,2]", '{"k":"\\udfff"}', "\ufffd"]
+    typed = columnar.WindowColumns()
+    typed.add(batch_of([{"s": "x\x00"}] * 3), np.arange(3))
+    assert columnar.to_list(typed.feature("s")) == ["x\ufffd"] * 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -22,6 +22,7 @@ from seismo.monitor.prometheus import MonitorCollector
 from seismo.service.auth import Authenticator
 from seismo.service.config import monitor_config
 from seismo.service.errors import Problem, RequestError, invalid
+from seismo.service.limits import RequestLimits
 from seismo.service.routes import alerts, health, models, predictions, series
 from seismo.service.routes import metrics as metrics_routes
 from seismo.service.routes import monitor as monitor_routes
@@ -99,29 +100,16 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     _handle_errors(app, metrics)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        rejected=lambda code: metrics.rejected.labels(code).inc(),
+    )
     return app
 
 
 def _handle_errors(app: FastAPI, metrics: ServiceMetrics) -> None:
     """Every error is a JSON body ``{"error": {"code", "message", ...}}``; none is a 500."""
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        state = getattr(request.app.state, "seismo", None)
-        limit = state.settings.max_body_bytes if state is not None else None
-        length = request.headers.get("content-length")
-        if limit is not None and length is not None and length.isdigit() and int(length) > limit:
-            return _error(
-                RequestError(
-                    413,
-                    "body_too_large",
-                    f"request body of {length} bytes exceeds {limit}; split it",
-                ),
-                metrics,
-            )
-        return await call_next(request)
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, error: RequestError) -> JSONResponse:
@@ -137,6 +125,8 @@ def _handle_errors(app: FastAPI, metrics: ServiceMetrics) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code < 400:  # not an error: nothing to wrap
+            return Response(status_code=error.status_code, headers=error.headers)
         allowed = _allowed(request) if error.status_code == 405 else None
         if error.status_code == 405 and request.method == "OPTIONS" and allowed:
             return Response(status_code=204, headers={"Allow": f"{allowed}, OPTIONS"})

@@ -9,8 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from seismo.service.auth import check
-from seismo.service.errors import RequestError
-from seismo.service.payloads import parse_json, require_json
+from seismo.service.payloads import parse_batch_json, parse_json, require_json
 from seismo.service.state import ServiceState
 
 BEARER = HTTPBearer(auto_error=False, description="an API token: seismo tokens create")
@@ -43,16 +42,11 @@ def scope(name: str) -> Any:
     return Depends(require)
 
 
-async def json_body(request: Request, max_bytes: int) -> Any:
-    """The request's JSON document (415 for another Content-Type, 413 beyond ``max_bytes``)."""
+async def json_body(request: Request, *, batch: bool = False) -> Any:
+    """The request's JSON document: 415 for another Content-Type (the size is bounded for
+    every route by :class:`~seismo.service.limits.RequestLimits`). ``batch``: the rows are
+    checked field by field next (:func:`~seismo.service.payloads.parse_batch_json`); other
+    bodies are stored as sent (:func:`~seismo.service.payloads.parse_json`)."""
     require_json(request.headers.get("content-type"))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise RequestError(
-                413, "body_too_large", f"request body exceeds {max_bytes} bytes; split it"
-            )
-        chunks.append(chunk)
-    return parse_json(b"".join(chunks))
+    body = await request.body()
+    return parse_batch_json(body) if batch else parse_json(body)

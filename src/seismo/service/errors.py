@@ -12,7 +12,7 @@ class Problem:
     message: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+        return {"field": printable(self.field), "message": printable(self.message)}
 
 
 @dataclass
@@ -25,7 +25,7 @@ class RequestError(Exception):
     problems: list[Problem] = field(default_factory=list)
 
     def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        error: dict[str, Any] = {"code": self.code, "message": printable(self.message)}
         if self.problems:
             error["problems"] = [p.to_dict() for p in self.problems[:MAX_PROBLEMS]]
             if len(self.problems) > MAX_PROBLEMS:
@@ -34,6 +34,12 @@ class RequestError(Exception):
 
 
 MAX_PROBLEMS = 50
+
+
+def printable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a lone surrogate from a request (a JSON key, a value
+    quoted in a message) is written as its escape, ``\\ud800``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def invalid(problems: list[Problem], what: str = "request") -> RequestError:

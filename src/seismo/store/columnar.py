@@ -25,17 +25,25 @@ types, lone surrogates, ...)       metadata json=1
 
 Features become one column per name when every row of the batch has the same names; a batch
 whose rows name different features keeps each row's features as one JSON object instead.
+
+:class:`WindowColumns` gives the monitor the features and outputs as it profiles them, which is
+not always the exact stored value (read that with ``Store.get_prediction``): text holds no NUL
+or lone surrogate (each becomes U+FFFD: Arrow strings are UTF-8, and segment names must fit a
+PostgreSQL text column), integers beyond 64 bits are floats, and a list or object is its JSON
+text.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeAlias
 
 import msgspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 FORMAT: Final = b"seismo.predictions/1"
@@ -273,9 +281,10 @@ class WindowColumns:
         return self._features[name]
 
     def feature(self, name: str) -> Column:
-        """A feature column (all None when no row had the feature)."""
+        """A feature column (all None when no row had the feature), as the monitor profiles
+        it (see the module's docstring)."""
         pieces = self._features.get(name)
-        return _combine(pieces) if pieces else [None] * self._rows
+        return _combine(list(map(_profilable, pieces))) if pieces else [None] * self._rows
 
     @property
     def feature_names(self) -> list[str]:
@@ -283,11 +292,54 @@ class WindowColumns:
 
     @property
     def outputs(self) -> Column:
-        return _combine(self._outputs)
+        """The outputs, as the monitor profiles them (see the module's docstring)."""
+        return _combine(list(map(_profilable, self._outputs)))
 
     @property
     def scores(self) -> Column:
         return _combine(self._scores)
+
+
+_UNPROFILABLE_TEXT: Final = re.compile("[\x00\ud800-\udfff]")
+_INT64: Final = (-(2**63), 2**63 - 1)
+
+
+def _profilable(piece: pa.Array | list[Any]) -> pa.Array | list[Any]:
+    """``piece`` with NUL and lone surrogates in text replaced by U+FFFD, integers beyond 64
+    bits as floats and lists and objects as JSON text: values Arrow can hold, and text any
+    database can key a segment by."""
+    if isinstance(piece, pa.Array):
+        if pa.types.is_string(piece.type) and pc.any(pc.match_substring(piece, "\x00")).as_py():
+            return pc.replace_substring(piece, "\x00", "\ufffd")
+        return piece
+    if all(_is_profilable(value) for value in piece):
+        return piece
+    return [_profilable_value(value) for value in piece]
+
+
+def _is_profilable(value: Any) -> bool:
+    kind = type(value)
+    if kind is str:
+        return _UNPROFILABLE_TEXT.search(value) is None
+    if kind is int:
+        return bool(_INT64[0] <= value <= _INT64[1])
+    return kind is not list and kind is not dict
+
+
+def _profilable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNPROFILABLE_TEXT.sub("\ufffd", value)
+    if isinstance(value, list | dict):
+        try:
+            return _profilable_value(encode_json(value))
+        except (RecursionError, TypeError, ValueError):
+            return f"<{type(value).__name__}>"
+    if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
+        try:
+            return float(value)
+        except OverflowError:
+            return float("inf") if value > 0 else float("-inf")
+    return value
 
 
 def _typed_or_values(values: list[Any]) -> pa.Array | list[Any]:

@@ -59,8 +59,8 @@ def silence_json(silence: Silence) -> dict[str, Any]:
     }
 
 
-async def _object(request: Request, max_bytes: int) -> dict[str, Any]:
-    document = await json_body(request, max_bytes)
+async def _object(request: Request) -> dict[str, Any]:
+    document = await json_body(request)
     if not isinstance(document, dict):
         raise RequestError(422, "invalid_body", "the body must be a JSON object")
     return document
@@ -110,7 +110,7 @@ async def get_alert(alert_id: str, service: State) -> dict[str, Any]:
     openapi_extra=ACK_BODY,
 )
 async def acknowledge(alert_id: str, request: Request, service: State) -> dict[str, Any]:
-    document = await _object(request, service.settings.max_body_bytes)
+    document = await _object(request)
     by = _text(document, "by", required=True)
     comment = _text(document, "comment", required=False)
     try:
@@ -136,7 +136,7 @@ async def list_silences(service: State, active: bool = False) -> dict[str, Any]:
     openapi_extra=SILENCE_BODY,
 )
 async def add_silence(request: Request, service: State) -> dict[str, Any]:
-    document = await _object(request, service.settings.max_body_bytes)
+    document = await _object(request)
     matchers = document.get("matchers")
     if (
         not isinstance(matchers, dict)

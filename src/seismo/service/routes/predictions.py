@@ -45,7 +45,7 @@ async def predict(name: str, request: Request, state: State) -> Response:
             f"POST /v1/models/{name}/predictions",
         )
     settings = state.settings
-    document = await json_body(request, settings.max_body_bytes)
+    document = await json_body(request, batch=True)
     instances = rows_of(document, "instances", settings.max_batch_rows)
     rows = feature_rows(instances, "instances", hosted.features, hosted.kinds)
     try:
@@ -81,7 +81,7 @@ async def ingest(name: str, request: Request, state: State) -> Response:
     started = time.perf_counter()
     hosted: HostedModel = await run_in_threadpool(state.models.get, name)
     settings = state.settings
-    document = await json_body(request, settings.max_body_bytes)
+    document = await json_body(request, batch=True)
     rows = rows_of(document, "predictions", settings.max_batch_rows)
     records = logged_predictions(
         rows,
@@ -89,7 +89,10 @@ async def ingest(name: str, request: Request, state: State) -> Response:
         version=hosted.version.version,
         features=hosted.features,
         kinds=hosted.kinds,
+        task=hosted.version.task,
+        classes=hosted.version.classes,
         now=datetime.now(UTC),
+        max_future_skew=settings.max_future_skew,
     )
     await _log(state, records, name, "ingest")
     state.metrics.latency.labels("ingest").observe(time.perf_counter() - started)
@@ -104,11 +107,11 @@ async def ingest(name: str, request: Request, state: State) -> Response:
 
 @router.post("/v1/models/{name}/labels", dependencies=[scope("ingest")], openapi_extra=LABELS_BODY)
 async def labels(name: str, request: Request, state: State) -> dict[str, Any]:
-    await run_in_threadpool(state.models.get, name)
-    settings = state.settings
-    document = await json_body(request, settings.max_body_bytes)
-    rows = rows_of(document, "labels", settings.max_batch_rows)
-    parsed = parse_labels(rows, datetime.now(UTC))
+    hosted: HostedModel = await run_in_threadpool(state.models.get, name)
+    document = await json_body(request, batch=True)
+    rows = rows_of(document, "labels", state.settings.max_batch_rows)
+    task, classes = hosted.version.task, hosted.version.classes
+    parsed = parse_labels(rows, datetime.now(UTC), task=task, classes=classes)
     outcome = await run_in_threadpool(partial(state.store.add_labels, parsed, model=name))
     for kind in ("inserted", "updated", "unchanged"):
         state.metrics.labels.labels(name, kind).inc(getattr(outcome, kind))

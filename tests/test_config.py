@@ -14,9 +14,16 @@ import yaml
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from seismo.alerts import AlertConfig, Delivery, Rule, Severity, alerts_config, default_rules
+from seismo.alerts import AlertConfig, Delivery, Rule, Severity, default_rules
 from seismo.cli import EXIT_INPUT, app
-from seismo.config import DEFAULT_STORE, EmailEntry, RuleEntry, SeismoConfig, SlackEntry
+from seismo.config import (
+    DEFAULT_STORE,
+    EmailEntry,
+    RuleEntry,
+    SeismoConfig,
+    SlackEntry,
+    alerts_config,
+)
 from seismo.errors import InputError
 from seismo.monitor import MonitorSettings
 from seismo.service.config import ServiceSettings, monitor_config

@@ -285,7 +285,7 @@ def serve(
     with _user_errors(debug):
         import uvicorn
 
-        from seismo.alerts import alerts_config
+        from seismo.config import alerts_config
         from seismo.service.app import create_app
         from seismo.service.config import monitor_config
         from seismo.store import open_store
@@ -760,7 +760,7 @@ def config_check(
 ) -> None:
     """Check a config file as `seismo serve` reads it (${NAME} references resolved)."""
     with _user_errors(debug):
-        from seismo.alerts import alerts_config
+        from seismo.config import alerts_config
         from seismo.config.types import duration_text
         from seismo.store.sql import shown_url
 

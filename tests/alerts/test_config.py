@@ -11,10 +11,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from seismo.alerts import AlertConfig, Rule, Severity, alerts_config, default_rules
-from seismo.alerts.rules import rules_from_config
+from seismo.alerts import AlertConfig, Rule, Severity, default_rules
 from seismo.alerts.sinks import SlackSink, WebhookSink
 from seismo.cli import EXIT_INPUT, app
+from seismo.config import alerts_config, rules_from_config
 from seismo.errors import InputError
 
 SOURCE = "/etc/seismo/service.yaml"

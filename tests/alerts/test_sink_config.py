@@ -15,9 +15,9 @@ from seismo.alerts.sinks import (
     PagerDutySink,
     SlackSink,
     WebhookSink,
-    sinks_from_config,
 )
 from seismo.alerts.sinks.pagerduty import EVENTS_URL
+from seismo.config import sinks_from_config
 from seismo.errors import InputError
 
 SOURCE = "conf/seismo.yaml"

@@ -11,7 +11,6 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from seismo.alerts.delivery import deliver
 from seismo.alerts.evaluate import Decision, Evaluator, Finding
@@ -35,7 +34,6 @@ __all__ = [
     "Rule",
     "Severity",
     "alert_id",
-    "alerts_config",
     "default_rules",
 ]
 
@@ -59,28 +57,6 @@ class AlertConfig:
     base_url: str | None = None
     sinks: tuple[Sink, ...] = ()
     delivery: Delivery = field(default_factory=Delivery)
-
-
-def alerts_config(section: Any, source: str = "config") -> AlertConfig:
-    """The ``alerts:`` section as alerting runs it: rules (replacing the defaults, unless
-    ``default_rules: true``), cooldown, base_url, the sinks built, delivery retries.
-
-    ``section`` is a checked :class:`seismo.config.AlertsSection` (``SeismoConfig.alerts``)
-    or the raw mapping (None: the defaults), whose errors name ``source`` and the path.
-    """
-    from pydantic import ValidationError
-
-    from seismo.config import AlertsSection, input_error
-
-    checked: AlertsSection
-    if isinstance(section, AlertsSection):
-        checked = section
-    else:
-        try:
-            checked = AlertsSection.model_validate({} if section is None else section)
-        except ValidationError as error:
-            raise input_error(error, source, AlertsSection, prefix="alerts") from None
-    return checked.build()
 
 
 class Alerting:

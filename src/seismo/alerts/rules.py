@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from seismo.alerts.model import Severity
 from seismo.alerts.series import LOWER_IS_BETTER, SERIES
@@ -208,21 +208,3 @@ def default_rules() -> list[Rule]:
             description="data-quality errors (missing or retyped columns, invalid values ...)",
         ),
     ]
-
-
-def rules_from_config(
-    entries: Any, source: str = "config", *, path: str = "rules"
-) -> tuple[Rule, ...]:
-    """Rules from a YAML list of mappings (the fields of :class:`Rule`; see
-    :class:`seismo.config.RuleEntry`). Errors name ``source`` and the entry's ``path``
-    (``alerts.rules`` in seismo.yaml)."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from seismo.config import input_error
-    from seismo.config.alerts import Rules
-
-    try:
-        entries = TypeAdapter(Rules).validate_python(entries)
-    except ValidationError as error:
-        raise input_error(error, source, Rules, prefix=path) from None
-    return tuple(entry.rule() for entry in entries)

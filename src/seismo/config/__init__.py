@@ -17,7 +17,13 @@ seismo.errors.InputError: seismo.yaml: port: expected a whole number, got 8000.5
 unknown key (did you mean window?); valid keys here: window, segments, rolling, every, ...
 """
 
-from seismo.config.alerts import AlertsSection, DeliverySection, RuleEntry
+from seismo.config.alerts import (
+    AlertsSection,
+    DeliverySection,
+    RuleEntry,
+    alerts_config,
+    rules_from_config,
+)
 from seismo.config.errors import input_error
 from seismo.config.model import (
     DEFAULT_STORE,
@@ -34,6 +40,7 @@ from seismo.config.sinks import (
     SinkEntry,
     SlackEntry,
     WebhookEntry,
+    sinks_from_config,
 )
 
 __all__ = [
@@ -50,7 +57,10 @@ __all__ = [
     "SinkEntry",
     "SlackEntry",
     "WebhookEntry",
+    "alerts_config",
     "input_error",
     "json_schema",
+    "rules_from_config",
+    "sinks_from_config",
     "store_url",
 ]

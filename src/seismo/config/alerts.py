@@ -10,12 +10,21 @@ import dataclasses
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from seismo.alerts import AlertConfig, Delivery
 from seismo.alerts.model import Severity
 from seismo.alerts.rules import DIRECTIONS, KINDS, Rule, default_rules
 from seismo.alerts.series import SERIES
+from seismo.config.errors import input_error
 from seismo.config.sinks import Sinks
 from seismo.config.types import ConfigModel, Duration, OneOf, Text, problem
 from seismo.errors import InputError
@@ -159,3 +168,32 @@ class AlertsSection(ConfigModel):
             sinks=tuple(entry.build() for entry in self.sinks),
             delivery=self.delivery.build(),
         )
+
+
+def alerts_config(section: Any, source: str = "config") -> AlertConfig:
+    """The ``alerts:`` section as alerting runs it: rules (replacing the defaults, unless
+    ``default_rules: true``), cooldown, base_url, the sinks built, delivery retries.
+
+    ``section`` is a checked :class:`AlertsSection` (``SeismoConfig.alerts``) or the raw
+    mapping (None: the defaults), whose errors name ``source`` and the path.
+    """
+    if isinstance(section, AlertsSection):
+        return section.build()
+    try:
+        checked = AlertsSection.model_validate({} if section is None else section)
+    except ValidationError as error:
+        raise input_error(error, source, AlertsSection, prefix="alerts") from None
+    return checked.build()
+
+
+def rules_from_config(
+    entries: Any, source: str = "config", *, path: str = "rules"
+) -> tuple[Rule, ...]:
+    """Rules from a YAML list of mappings (the fields of :class:`Rule`; see
+    :class:`RuleEntry`). Errors name ``source`` and the entry's ``path`` (``alerts.rules`` in
+    seismo.yaml)."""
+    try:
+        checked = TypeAdapter(Rules).validate_python(entries)
+    except ValidationError as error:
+        raise input_error(error, source, Rules, prefix=path) from None
+    return tuple(entry.rule() for entry in checked)

@@ -11,10 +11,19 @@ shown in errors or ``repr``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from seismo.alerts.sinks.alertmanager import DEFAULT_FIRING_TTL, AlertmanagerSink
 from seismo.alerts.sinks.base import Sink
@@ -22,6 +31,7 @@ from seismo.alerts.sinks.email import EmailSink
 from seismo.alerts.sinks.pagerduty import EVENTS_URL, PagerDutySink
 from seismo.alerts.sinks.slack import SlackSink
 from seismo.alerts.sinks.webhook import MIN_SECRET_LENGTH, RESERVED_HEADERS, WebhookSink
+from seismo.config.errors import input_error
 from seismo.config.types import (
     ConfigModel,
     Secret,
@@ -256,3 +266,24 @@ def _unique_names(entries: list[AnySink]) -> list[AnySink]:
 
 #: The ``sinks:`` list; names are unique.
 Sinks = Annotated[list[AnySink], AfterValidator(_unique_names)]
+
+
+def sinks_from_config(
+    entries: Any,
+    source: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    path: str = "sinks",
+) -> list[Sink]:
+    """Build the sinks of a ``sinks:`` list (the fields of each type are the models above).
+
+    ``source`` names where the entries come from (the YAML file) and ``path`` the list's
+    place in it (``alerts.sinks`` in seismo.yaml) in error messages; ``environ`` (default
+    ``os.environ``) resolves ``${NAME}`` references. Raises
+    :class:`~seismo.errors.InputError` for an entry that cannot be used.
+    """
+    try:
+        checked = TypeAdapter(Sinks).validate_python(entries, context={"environ": environ})
+    except ValidationError as error:
+        raise input_error(error, source, Sinks, prefix=path) from None
+    return [entry.build() for entry in checked]

@@ -2,7 +2,7 @@
 
 ``ServiceSettings`` is :class:`seismo.config.SeismoConfig` (``ServiceSettings.from_file(path)``,
 ``ServiceSettings(store=..., monitor={...})``); :func:`monitor_config` and
-:func:`seismo.alerts.alerts_config` turn its sections into what the monitor and alerting run on.
+:func:`seismo.config.alerts_config` turn its sections into what the monitor and alerting run on.
 """
 
 from __future__ import annotations

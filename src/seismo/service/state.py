@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from seismo.alerts import Alerting, alerts_config
-from seismo.config import SeismoConfig
+from seismo.alerts import Alerting
+from seismo.config import SeismoConfig, alerts_config
 from seismo.monitor import Monitor, WindowHistory
 from seismo.service.auth import Authenticator
 from seismo.service.errors import RequestError

@@ -1,12 +1,11 @@
 """Alert sinks: where notifications go (Slack, PagerDuty, a signed webhook, Alertmanager, email).
 
-Build them from configuration with :func:`sinks_from_config`; deliver with retries through
-:func:`seismo.alerts.delivery.deliver`.
+Build them from configuration with :func:`seismo.config.sinks_from_config`; deliver with
+retries through :func:`seismo.alerts.delivery.deliver`.
 """
 
 from seismo.alerts.sinks.alertmanager import AlertmanagerSink
 from seismo.alerts.sinks.base import DeliveryError, HttpSink, Sink
-from seismo.alerts.sinks.config import sinks_from_config
 from seismo.alerts.sinks.email import EmailSink
 from seismo.alerts.sinks.pagerduty import PagerDutySink
 from seismo.alerts.sinks.slack import SlackSink
@@ -22,6 +21,5 @@ __all__ = [
     "SlackSink",
     "WebhookSink",
     "sign",
-    "sinks_from_config",
     "verify_signature",
 ]

@@ -1,0 +1,521 @@
+"""Root-cause diagnosis: why a window (or any table) differs from the reference.
+
+A change is explained as one of five causes (:class:`Cause`) with the action it calls for
+(:class:`Action`). The first question is always whether the data is broken upstream: a
+retrain on a broken pipeline bakes the bug into the model, so a pipeline error is looked for
+first and, when found, decides the diagnosis whatever drift it also causes.
+
+Pipeline errors are told from the profiles alone (so the monitor's stored windows can be
+diagnosed as well as two tables), each by a rule whose evidence is kept:
+
+=============  ===============================================================================
+kind           rule
+=============  ===============================================================================
+schema_change  a reference column is absent, or a numeric column's values are mostly not numbers
+null_spike     the missing share rose by at least 10 points and at least doubled (and beyond
+               four binomial standard errors of the reference share)
+stuck          a column that varied in the reference holds a single value (numeric: minimum
+               equals maximum; categorical: one value takes 99% where none took 90%)
+unit_change    the current values are the reference's rescaled (``a·x``, or ``a·x + b``): the
+               Kolmogorov-Smirnov distance between the current CDF and the rescaled
+               reference CDF is within sampling noise, and ``a`` is a unit
+               factor (a power of ten, 2.54, 0.3048, 1.609, 2.2046, 60, 3600, ... or its
+               inverse) or at least 10
+reencoded      most current values of a categorical column are values the reference never had,
+               about as many distinct ones as the reference's categories, in the same
+               proportions once sorted
+out_of_range   at least 5% of the values sit on one value outside the reference's range (a
+               sentinel such as -1 or 9999), or a column that was never negative has 1% or more
+               negative values
+=============  ===============================================================================
+
+Without a pipeline error, drifted features make ``covariate_drift`` and no drift ``none``.
+Concept drift and prior shift need labels (and, for concept drift, the model's outputs); where
+they are not given, the diagnosis says it could not tell them apart instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from seismo.drift.result import ColumnDrift, DriftReport
+from seismo.profile.categorical import CategoricalProfile
+from seismo.profile.dataset import DatasetProfile, Reference
+from seismo.profile.numeric import NumericProfile
+from seismo.schema.types import Role
+
+
+class Cause(StrEnum):
+    PIPELINE_ERROR = "pipeline_error"
+    COVARIATE_DRIFT = "covariate_drift"
+    CONCEPT_DRIFT = "concept_drift"
+    PRIOR_SHIFT = "prior_shift"
+    NONE = "none"
+
+
+class Action(StrEnum):
+    FIX_PIPELINE = "fix_pipeline"
+    RETRAIN = "retrain"
+    ROLLBACK = "rollback"
+    INVESTIGATE = "investigate"
+    NONE = "none"
+
+
+#: Unit factors a rescaled column is recognised by (each also as its inverse).
+UNIT_FACTORS: Mapping[str, float] = {
+    "inch/cm": 2.54,
+    "foot/m": 0.3048,
+    "mile/km": 1.609344,
+    "pound/kg": 0.45359237,
+    "minute/s": 60.0,
+    "hour/s": 3600.0,
+    "day/h": 24.0,
+    "day/s": 86400.0,
+    "celsius/fahrenheit": 1.8,
+}
+#: Every factor by name: the unit factors, their inverses, and the powers of ten.
+UNIT_SCALES: Mapping[str, float] = {
+    **UNIT_FACTORS,
+    **{f"inverse {name}": 1 / factor for name, factor in UNIT_FACTORS.items()},
+    **{f"10^{power}": 10.0**power for power in (-6, -3, -2, -1, 1, 2, 3, 6)},
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of the explanation: its cause, what kind of problem, where, and the numbers."""
+
+    cause: Cause
+    kind: str
+    columns: tuple[str, ...]
+    evidence: Mapping[str, Any]
+    summary: str
+    strength: float = 1.0  # how sure this finding is, in [0, 1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cause": self.cause.value,
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "evidence": dict(self.evidence),
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The explanation of a change: the cause, the action it calls for, how sure, and why."""
+
+    cause: Cause
+    action: Action
+    confidence: float
+    findings: tuple[Finding, ...] = ()
+    labels: bool = False  # whether labels were available to tell concept drift and prior shift
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> str:
+        if not self.findings:
+            return "nothing material changed"
+        head = self.findings[0].summary
+        more = len(self.findings) - 1
+        return head + (f" (and {more} more finding{'s' * (more > 1)})" if more else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cause": self.cause.value,
+            "action": self.action.value,
+            "confidence": round(self.confidence, 3),
+            "summary": self.summary,
+            "labels": self.labels,
+            "findings": [finding.to_dict() for finding in self.findings],
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
+
+
+@dataclass(frozen=True)
+class PipelinePolicy:
+    """The thresholds of the pipeline-error rules (see the module docstring)."""
+
+    min_rows: int = 30
+    invalid_share: float = 0.2
+    null_rise: float = 0.1
+    stuck_share: float = 0.99
+    stuck_reference_share: float = 0.9
+    unit_shape: float = 0.03  # KS distance to the rescaled reference (or 3 noise SDs)
+    unit_factor_tolerance: float = 0.05
+    unit_min_factor: float = 10.0  # any rescaling this large is no drift
+    reencoded_share: float = 0.5
+    reencoded_shape: float = 0.15  # total variation between the sorted shares
+    sentinel_share: float = 0.05
+    negative_share: float = 0.01
+
+
+def pipeline_findings(
+    reference: Reference, current: DatasetProfile, policy: PipelinePolicy | None = None
+) -> list[Finding]:
+    """The pipeline errors the current profile shows against the reference, strongest first."""
+    policy = policy or PipelinePolicy()
+    found: list[Finding] = []
+    for column in reference.schema:
+        if column.role is Role.IGNORE:
+            continue
+        ref = reference.profile.columns.get(column.name)
+        cur = current.columns.get(column.name)
+        if ref is None:
+            continue
+        if cur is None:
+            found.append(
+                Finding(
+                    Cause.PIPELINE_ERROR,
+                    "schema_change",
+                    (column.name,),
+                    {"change": "column missing"},
+                    f"{column.name}: the column is missing from the current data",
+                )
+            )
+            continue
+        if isinstance(ref, NumericProfile) and isinstance(cur, NumericProfile):
+            found.extend(_numeric(column.name, ref, cur, policy))
+        elif isinstance(ref, CategoricalProfile) and isinstance(cur, CategoricalProfile):
+            found.extend(_categorical(column.name, ref, cur, policy))
+    found.sort(key=lambda f: -f.strength)
+    return found
+
+
+def diagnose_profiles(
+    reference: Reference,
+    current: DatasetProfile,
+    report: DriftReport | None = None,
+    *,
+    policy: PipelinePolicy | None = None,
+) -> Diagnosis:
+    """Diagnose a current profile (a window, a table) against the reference."""
+    from seismo.drift.engine import compare_profiles
+
+    pipeline = pipeline_findings(reference, current, policy)
+    if pipeline:
+        return Diagnosis(
+            Cause.PIPELINE_ERROR,
+            Action.FIX_PIPELINE,
+            max(f.strength for f in pipeline),
+            tuple(pipeline),
+            notes=("a pipeline error comes first: no retrain until the data is fixed",),
+        )
+    report = report or compare_profiles(reference, current)
+    drifted = [c for c in report.columns if c.drifted and c.role is Role.FEATURE]
+    no_labels = (
+        "no labels in the current data: concept drift and prior shift cannot be told apart "
+        "from covariate drift",
+    )
+    if not drifted:
+        return Diagnosis(Cause.NONE, Action.NONE, 0.9, notes=no_labels)
+    drifted.sort(key=lambda c: -_leading_ratio(c))
+    findings = tuple(_feature_drift(c) for c in drifted)
+    share = len(drifted) / max(1, report.dataset.features_tested)
+    return Diagnosis(
+        Cause.COVARIATE_DRIFT,
+        Action.RETRAIN,
+        min(0.9, 0.6 + 0.3 * share),
+        findings,
+        notes=no_labels,
+    )
+
+
+def _leading_ratio(column: ColumnDrift) -> float:
+    """The largest effect over its bar (how far past its bar the column drifted)."""
+    ratios = [e.value / e.threshold for e in column.effects if e.threshold and e.threshold > 0]
+    return max(ratios, default=0.0)
+
+
+def _feature_drift(column: ColumnDrift) -> Finding:
+    leading = max(
+        (e for e in column.effects if e.threshold and e.threshold > 0),
+        key=lambda e: e.value / e.threshold,
+        default=None,
+    )
+    evidence: dict[str, Any] = {"p_value_adjusted": column.p_value_adjusted}
+    if leading is not None:
+        evidence.update(
+            effect=leading.name, value=_round(leading.value), bar=_round(leading.threshold)
+        )
+    return Finding(
+        Cause.COVARIATE_DRIFT,
+        "feature_drift",
+        (column.column,),
+        evidence,
+        f"{column.column}: drifted ({column.severity.value}"
+        + (
+            f", {leading.name} {leading.value:.3g} over a bar of {leading.threshold:.3g})"
+            if leading is not None
+            else ")"
+        ),
+        strength=0.8,
+    )
+
+
+def _numeric(
+    name: str, ref: NumericProfile, cur: NumericProfile, policy: PipelinePolicy
+) -> list[Finding]:
+    out: list[Finding] = []
+    if cur.count < policy.min_rows:
+        return out
+    invalid = cur.invalid_count / cur.count
+    if invalid >= policy.invalid_share and ref.invalid_count / max(ref.count, 1) < 0.01:
+        out.append(
+            Finding(
+                Cause.PIPELINE_ERROR,
+                "schema_change",
+                (name,),
+                {"change": "type", "not_numbers_share": _round(invalid)},
+                f"{name}: {invalid:.0%} of the values are not numbers (a type change)",
+            )
+        )
+    null = _null_spike(name, ref.missing_count, ref.count, cur.missing_count, cur.count, policy)
+    if null is not None:
+        out.append(null)
+    if cur.finite_count < policy.min_rows or ref.finite_count < policy.min_rows:
+        return out
+    if ref.maximum > ref.minimum and cur.maximum == cur.minimum:
+        out.append(
+            Finding(
+                Cause.PIPELINE_ERROR,
+                "stuck",
+                (name,),
+                {"value": _round(cur.minimum), "rows": cur.finite_count},
+                f"{name}: every value is {_shown(cur.minimum)} (it varied in the reference)",
+            )
+        )
+        return out
+    unit = _unit_change(name, ref, cur, policy)
+    if unit is not None:
+        out.append(unit)
+        return out
+    out.extend(_out_of_range(name, ref, cur, policy))
+    return out
+
+
+def _unit_change(
+    name: str, ref: NumericProfile, cur: NumericProfile, policy: PipelinePolicy
+) -> Finding | None:
+    """``x -> a·x`` (or ``a·x + b``) with ``a`` a unit factor, told by the shape: the current
+    distribution is the reference's rescaled (Kolmogorov-Smirnov distance, on the reference's
+    grid, between the current CDF and the rescaled reference CDF, within sampling noise)."""
+    if not (ref.std > 0 and cur.std > 0):
+        return None
+    candidates: list[tuple[float, float]] = []
+    if ref.mean != 0 and cur.mean / ref.mean > 0:
+        candidates.append((cur.mean / ref.mean, 0.0))  # a pure rescaling keeps zero
+    scale = cur.std / ref.std
+    candidates.append((scale, cur.mean - scale * ref.mean))
+    noise = math.sqrt(1 / ref.finite_count + 1 / cur.finite_count)
+    for estimate, offset in candidates:
+        factor = _unit_factor(estimate, policy)
+        large = max(estimate, 1 / estimate) >= policy.unit_min_factor
+        if factor is None and not large:
+            continue
+        a = UNIT_SCALES.get(factor, estimate) if factor else estimate
+        b = offset if offset == 0.0 else cur.mean - a * ref.mean
+        distance = _rescaled_distance(ref, cur, a, b)
+        if distance > max(policy.unit_shape, 3 * noise):
+            continue
+        evidence: dict[str, Any] = {
+            "scale": _round(a),
+            "offset": _round(b),
+            "shape_distance": _round(distance),
+            "reference_range": [_round(ref.minimum), _round(ref.maximum)],
+            "current_range": [_round(cur.minimum), _round(cur.maximum)],
+        }
+        if factor is not None:
+            evidence["unit"] = factor
+        return Finding(
+            Cause.PIPELINE_ERROR,
+            "unit_change",
+            (name,),
+            evidence,
+            f"{name}: values are the reference's × {a:.4g}"
+            + (f" + {b:.4g}" if b else "")
+            + (f" ({factor})" if factor else "")
+            + f"; rescaled, the shape is unchanged (KS {distance:.3f})",
+        )
+    return None
+
+
+def _rescaled_distance(ref: NumericProfile, cur: NumericProfile, a: float, b: float) -> float:
+    """Largest gap between the current CDF and the reference's CDF of ``a·x + b`` at the
+    reference grid's edges (where the current CDF is exact); 1 when the current range does not
+    sit within the rescaled reference range, filling at least half of it (a sample's extremes
+    lie inside its population's)."""
+    low, high = sorted((a * ref.minimum + b, a * ref.maximum + b))
+    room = 0.05 * (high - low)
+    if not (
+        cur.minimum >= low - room
+        and cur.maximum <= high + room
+        and cur.maximum - cur.minimum >= 0.5 * (high - low)
+    ):
+        return 1.0
+    points = cur.grid.edges
+    current = np.cumsum(cur.bin_counts)[:-1] / cur.finite_count
+    rescaled = ref.cdf_at((points - b) / a) if a > 0 else 1 - ref.cdf_at((points - b) / a)
+    return float(np.max(np.abs(current - rescaled)))
+
+
+def _unit_factor(scale: float, policy: PipelinePolicy) -> str | None:
+    """The unit factor ``scale`` is close to (by name), if any."""
+    for shown, candidate in UNIT_SCALES.items():
+        if abs(scale / candidate - 1) <= policy.unit_factor_tolerance:
+            return shown
+    return None
+
+
+def _out_of_range(
+    name: str, ref: NumericProfile, cur: NumericProfile, policy: PipelinePolicy
+) -> list[Finding]:
+    """Sentinels beyond the reference's range, and negative values in a column that never
+    had any. Bin 0 of the grid holds values below the reference minimum and the last bin
+    values above its maximum, with their exact extremes."""
+    out: list[Finding] = []
+    counts = cur.bin_counts
+    n = cur.finite_count
+    if cur.bin_minima is not None and cur.bin_maxima is not None:
+        for index, side in ((0, "below"), (len(counts) - 1, "above")):
+            share = counts[index] / n
+            low, high = cur.bin_minima[index], cur.bin_maxima[index]
+            if share >= policy.sentinel_share and low == high:
+                out.append(
+                    Finding(
+                        Cause.PIPELINE_ERROR,
+                        "out_of_range",
+                        (name,),
+                        {"value": _round(low), "share": _round(share), "side": side},
+                        f"{name}: {share:.0%} of the values are {_shown(low)}, {side} the "
+                        f"reference's range [{_shown(ref.minimum)}, {_shown(ref.maximum)}] "
+                        "(a sentinel)",
+                    )
+                )
+    if ref.minimum >= 0 and cur.minimum < 0:
+        negative = float(cur.cdf_at(np.array([-1e-300]))[0]) if n else 0.0
+        if negative >= policy.negative_share:
+            out.append(
+                Finding(
+                    Cause.PIPELINE_ERROR,
+                    "out_of_range",
+                    (name,),
+                    {"negative_share": _round(negative), "minimum": _round(cur.minimum)},
+                    f"{name}: {negative:.0%} of the values are negative (never in the reference)",
+                )
+            )
+    return out
+
+
+def _categorical(
+    name: str, ref: CategoricalProfile, cur: CategoricalProfile, policy: PipelinePolicy
+) -> list[Finding]:
+    out: list[Finding] = []
+    if cur.count < policy.min_rows:
+        return out
+    null = _null_spike(name, ref.missing_count, ref.count, cur.missing_count, cur.count, policy)
+    if null is not None:
+        out.append(null)
+    valid, ref_valid = cur.valid_count, ref.valid_count
+    if valid < policy.min_rows or ref_valid < policy.min_rows:
+        return out
+    ref_shares = np.sort(np.asarray(ref.bin_counts, dtype=np.float64))[::-1] / ref_valid
+    other = cur.other_count / valid
+    if other >= policy.reencoded_share and ref.other_count / ref_valid < 0.05:
+        new = sorted(cur.off_grid.values(), reverse=True)
+        known = len(ref_shares[ref_shares > 0])
+        if new and 0.5 * known <= len(new) <= 2 * known:
+            cur_shares = np.zeros(max(known, len(new)))
+            cur_shares[: len(new)] = np.asarray(new, dtype=np.float64) / sum(new)
+            ref_padded = np.zeros_like(cur_shares)
+            ref_padded[:known] = ref_shares[:known]
+            distance = 0.5 * float(np.abs(cur_shares - ref_padded).sum())
+            if distance <= policy.reencoded_shape:
+                examples = sorted(cur.off_grid, key=lambda k: -cur.off_grid[k])[:5]
+                out.append(
+                    Finding(
+                        Cause.PIPELINE_ERROR,
+                        "reencoded",
+                        (name,),
+                        {
+                            "new_values_share": _round(other),
+                            "new_values": examples,
+                            "reference_values": list(ref.grid.categories[:5]),
+                            "shape_distance": _round(distance),
+                        },
+                        f"{name}: {other:.0%} of the values are new ({', '.join(examples[:3])}"
+                        f"), in the reference's proportions: categories re-encoded",
+                    )
+                )
+                return out
+    counts = np.asarray(cur.bin_counts, dtype=np.float64)
+    top = float(counts.max()) / valid if len(counts) else 0.0
+    if top >= policy.stuck_share and ref_shares[0] < policy.stuck_reference_share:
+        value = (
+            ref.grid.categories[int(np.argmax(counts))]
+            if int(np.argmax(counts)) < len(ref.grid.categories)
+            else "(other)"
+        )
+        out.append(
+            Finding(
+                Cause.PIPELINE_ERROR,
+                "stuck",
+                (name,),
+                {"value": value, "share": _round(top)},
+                f"{name}: {top:.0%} of the values are {value!r} (at most "
+                f"{ref_shares[0]:.0%} in the reference)",
+            )
+        )
+    return out
+
+
+def _null_spike(
+    name: str,
+    ref_missing: int,
+    ref_count: int,
+    cur_missing: int,
+    cur_count: int,
+    policy: PipelinePolicy,
+) -> Finding | None:
+    if not ref_count or not cur_count:
+        return None
+    before, after = ref_missing / ref_count, cur_missing / cur_count
+    noise = 4 * math.sqrt(max(before * (1 - before), 1 / ref_count) / cur_count)
+    if after - before >= max(policy.null_rise, noise) and after >= 2 * before:
+        return Finding(
+            Cause.PIPELINE_ERROR,
+            "null_spike",
+            (name,),
+            {"reference_missing_share": _round(before), "current_missing_share": _round(after)},
+            f"{name}: {after:.0%} of the values are missing ({before:.0%} in the reference)",
+        )
+    return None
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{value:.{digits}g}")
+
+
+def _shown(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Sequence):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")

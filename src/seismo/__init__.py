@@ -2,7 +2,7 @@
 
 >>> import seismo
 >>> sorted(name for name in seismo.__all__ if name[0].islower())
-['compare', 'fit_reference', 'profile']
+['compare', 'diagnose', 'fit_reference', 'profile']
 
 ``import seismo`` is cheap (no numpy, pyarrow, scipy or httpx): the classes below that need them
 are imported on first use (PEP 562), and the entry points import the engine when first called.
@@ -16,7 +16,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from seismo._version import __version__ as __version__
-from seismo.api import compare, fit_reference, profile
+from seismo.api import compare, diagnose, fit_reference, profile
 from seismo.errors import InputError, SchemaError, SeismoError
 from seismo.schema import Kind, Role, Schema
 
@@ -41,6 +41,7 @@ __all__ = [
     "SeismoError",
     "Severity",
     "compare",
+    "diagnose",
     "fit_reference",
     "profile",
 ]

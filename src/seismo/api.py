@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from seismo.drift.config import DriftConfig
     from seismo.drift.quality import QualityPolicy
     from seismo.drift.result import DriftReport
+    from seismo.loop.diagnosis import Diagnosis
     from seismo.profile.build import ProfileOptions, Progress
     from seismo.profile.dataset import DatasetProfile, Reference
     from seismo.schema.io import SchemaLike
@@ -112,3 +113,37 @@ def compare(
         reference_name=reference_name,
         current_name=current_name,
     )
+
+
+def diagnose(reference: Any, current: Any, schema: SchemaLike | None = None) -> Diagnosis:
+    """Why ``current`` differs from ``reference``: a pipeline error (checked first, and
+    deciding), covariate drift, or nothing material (see :mod:`seismo.loop.diagnosis`).
+
+    Takes what :func:`compare` takes. Without labels and model outputs in the data, concept
+    drift and prior shift cannot be told apart, and the diagnosis says so in its notes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(3)
+    >>> reference = {"length_cm": rng.gamma(4, 10, 4000), "plan": rng.choice(["a", "b"], 4000)}
+    >>> current = {"length_cm": rng.gamma(4, 10, 4000) / 2.54, "plan": rng.choice(["a", "b"], 4000)}
+    >>> diagnosis = diagnose(reference, current)
+    >>> diagnosis.cause.value, diagnosis.action.value, diagnosis.findings[0].kind
+    ('pipeline_error', 'fix_pipeline', 'unit_change')
+    """
+    from seismo.loop.diagnosis import diagnose_profiles
+    from seismo.profile.dataset import Reference
+
+    if isinstance(reference, Reference):
+        if schema is not None:
+            raise InputError("schema: the reference is already fitted; its schema is fixed")
+        fitted = reference
+    else:
+        name = str(reference) if isinstance(reference, str | Path) else "reference"
+        fitted = fit_reference(reference, schema, name=name)
+    current_name = str(current) if isinstance(current, str | Path) else "current"
+    current_profile = profile(fitted, current, name=current_name)
+    if current_profile.row_count == 0:
+        raise InputError(f"{current_name}: no rows; there is nothing to diagnose")
+    return diagnose_profiles(fitted, current_profile)

@@ -191,6 +191,44 @@ def report(
 
 
 @app.command()
+def diagnose(
+    reference: Annotated[Path, typer.Argument(help="Reference (training) data: CSV or Parquet.")],
+    current: Annotated[Path, typer.Argument(help="Current (production) data: CSV or Parquet.")],
+    schema: Annotated[
+        Path | None, typer.Option(help="YAML/JSON file fixing column kinds and roles.")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the diagnosis as JSON here.")
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Why CURRENT differs from REFERENCE: a pipeline error (checked first), covariate drift,
+    or nothing material; with the evidence and the action it calls for."""
+    with _user_errors(debug):
+        result = seismo.diagnose(str(reference), str(current), schema)
+        if json_path is not None:
+            _writable(json_path).write_text(result.to_json() + "\n", encoding="utf-8")
+        out.print(
+            f"{result.cause.value}: {_shown(result.summary)} "
+            f"(action: {result.action.value}, confidence {result.confidence:.2f})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        for finding in result.findings:
+            out.print(
+                f"  {finding.kind}: {_shown(finding.summary)}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        for note in result.notes:
+            out.print(f"  note: {_shown(note)}", markup=False, highlight=False, soft_wrap=True)
+        if json_path is not None:
+            _print_plain(f"JSON diagnosis: {json_path}")
+
+
+@app.command()
 def demo(
     out_path: Annotated[Path, typer.Option("--out", help="HTML report path.")] = Path(
         "seismo-demo.html"

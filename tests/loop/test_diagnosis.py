@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import seismo
+from seismo.cli import EXIT_INPUT, app
 from seismo.examples.flights import FLIGHTS_SCHEMA, flights
 from seismo.loop import Action, Cause, diagnose_profiles
 
@@ -172,3 +175,33 @@ def test_a_genuine_change_of_spread_is_not_a_unit_change(
     current["dep_delay"] = centre + 2 * (current["dep_delay"] - centre)
     diagnosis = diagnose_profiles(reference, seismo.profile(reference, current))
     assert diagnosis.cause is Cause.COVARIATE_DRIFT, diagnosis.to_json()
+
+
+def test_the_cli_prints_the_diagnosis_and_writes_json(march: pd.DataFrame, tmp_path: Path) -> None:
+    reference = tmp_path / "reference.parquet"
+    current = tmp_path / "current.parquet"
+    march.sample(frac=0.5, random_state=1).to_parquet(reference, index=False)
+    broken = _current(march, 5_000, 41).copy()
+    broken["distance"] = broken["distance"] * 1.609344
+    broken.to_parquet(current, index=False)
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(FLIGHTS_SCHEMA))
+    out = tmp_path / "out" / "diagnosis.json"
+    result = CliRunner().invoke(
+        app, ["diagnose", str(reference), str(current), "--schema", str(schema), "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("pipeline_error: distance: values are the reference's × 1.609")
+    assert "(action: fix_pipeline" in first
+    document = json.loads(out.read_text())
+    assert document["cause"] == "pipeline_error"
+    assert document["findings"][0]["kind"] == "unit_change"
+    assert document["findings"][0]["evidence"]["unit"] == "mile/km"
+
+
+def test_the_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    result = CliRunner().invoke(app, ["diagnose", str(missing), str(missing)])
+    assert result.exit_code == EXIT_INPUT
+    assert len(result.output.strip().splitlines()) == 1 and "nope.csv" in result.output

@@ -18,7 +18,8 @@ stuck          a column that varied in the reference holds a single value (numer
                equals maximum; categorical: one value takes 99% where none took 90%)
 unit_change    the current values are the reference's rescaled (``a·x``, or ``a·x + b``): the
                Kolmogorov-Smirnov distance between the current CDF and the rescaled
-               reference CDF is within sampling noise, and ``a`` is a unit
+               reference CDF is within sampling noise while the values as they are do not
+               fit (twice that distance), and ``a`` is a unit
                factor (a power of ten, 2.54, 0.3048, 1.609, 2.2046, 60, 3600, ... or its
                inverse) or at least 10
 reencoded      most current values of a categorical column are values the reference never had,
@@ -152,7 +153,9 @@ class PipelinePolicy:
     null_rise: float = 0.1
     stuck_share: float = 0.99
     stuck_reference_share: float = 0.9
-    unit_shape: float = 0.03  # KS distance to the rescaled reference (or 3 noise SDs)
+    unit_shape: float = 0.03  # KS distance to the rescaled reference (or 3 noise SDs ...
+    unit_shape_cap: float = 0.08  # ... but never more than this)
+    unit_min_rows: int = 200  # fewer values on a side cannot tell a unit from a shift
     unit_factor_tolerance: float = 0.05
     unit_min_factor: float = 10.0  # any rescaling this large is no drift
     reencoded_share: float = 0.5
@@ -313,21 +316,27 @@ def _unit_change(
     grid, between the current CDF and the rescaled reference CDF, within sampling noise)."""
     if not (ref.std > 0 and cur.std > 0):
         return None
+    few = min(ref.finite_count, cur.finite_count) < policy.unit_min_rows
     candidates: list[tuple[float, float]] = []
     if ref.mean != 0 and cur.mean / ref.mean > 0:
         candidates.append((cur.mean / ref.mean, 0.0))  # a pure rescaling keeps zero
     scale = cur.std / ref.std
     candidates.append((scale, cur.mean - scale * ref.mean))
     noise = math.sqrt(1 / ref.finite_count + 1 / cur.finite_count)
+    capped = max(policy.unit_shape, min(3 * noise, policy.unit_shape_cap))
+    if _cdf_gap(ref, cur, 1.0, 0.0) <= 2 * capped:
+        return None  # the values as they are fit about as well: nothing was rescaled
     for estimate, offset in candidates:
         factor = _unit_factor(estimate, policy)
         large = max(estimate, 1 / estimate) >= policy.unit_min_factor
-        if factor is None and not large:
-            continue
+        if (factor is None and not large) or (few and not large):
+            continue  # a small factor on a small sample could as well be a shift
+        # A large factor moves every value far from where it was: any sample shows it.
+        allowed = max(policy.unit_shape, 3 * noise) if large else capped
         a = UNIT_SCALES.get(factor, estimate) if factor else estimate
         b = offset if offset == 0.0 else cur.mean - a * ref.mean
         distance = _rescaled_distance(ref, cur, a, b)
-        if distance > max(policy.unit_shape, 3 * noise):
+        if distance > allowed:
             continue
         evidence: dict[str, Any] = {
             "scale": _round(a),
@@ -364,6 +373,12 @@ def _rescaled_distance(ref: NumericProfile, cur: NumericProfile, a: float, b: fl
         and cur.maximum - cur.minimum >= 0.5 * (high - low)
     ):
         return 1.0
+    return _cdf_gap(ref, cur, a, b)
+
+
+def _cdf_gap(ref: NumericProfile, cur: NumericProfile, a: float, b: float) -> float:
+    """Largest gap between the current CDF and the reference's CDF of ``a·x + b`` at the
+    reference grid's edges."""
     points = cur.grid.edges
     current = np.cumsum(cur.bin_counts)[:-1] / cur.finite_count
     rescaled = ref.cdf_at((points - b) / a) if a > 0 else 1 - ref.cdf_at((points - b) / a)

@@ -156,10 +156,14 @@ class PipelinePolicy:
     unit_shape: float = 0.03  # KS distance to the rescaled reference (or 3 noise SDs ...
     unit_shape_cap: float = 0.08  # ... but never more than this)
     unit_min_rows: int = 200  # fewer values on a side cannot tell a unit from a shift
+    unit_consistency: float = 0.1  # mean and spread moved by the same factor (log ratio)
+    unit_explained: float = 0.25  # rescaled, at most this share of the gap is left
+    unit_jump: float = 8.0  # mean and spread both this many times larger (or smaller)
     unit_factor_tolerance: float = 0.05
     unit_min_factor: float = 10.0  # any rescaling this large is no drift
     reencoded_share: float = 0.5
     reencoded_shape: float = 0.15  # total variation between the sorted shares
+    reencoded_max_categories: int = 50  # beyond, new values are drift
     sentinel_share: float = 0.05
     negative_share: float = 0.01
 
@@ -300,11 +304,13 @@ def _numeric(
             )
         )
         return out
+    # Sentinels first: 10% of 9999s also move the mean and spread by an order of magnitude.
+    ranges = _out_of_range(name, ref, cur, policy)
+    if ranges:
+        return out + ranges
     unit = _unit_change(name, ref, cur, policy)
     if unit is not None:
         out.append(unit)
-        return out
-    out.extend(_out_of_range(name, ref, cur, policy))
     return out
 
 
@@ -324,7 +330,8 @@ def _unit_change(
     candidates.append((scale, cur.mean - scale * ref.mean))
     noise = math.sqrt(1 / ref.finite_count + 1 / cur.finite_count)
     capped = max(policy.unit_shape, min(3 * noise, policy.unit_shape_cap))
-    if _cdf_gap(ref, cur, 1.0, 0.0) <= 2 * capped:
+    as_they_are = _cdf_gap(ref, cur, 1.0, 0.0)
+    if as_they_are <= 2 * capped:
         return None  # the values as they are fit about as well: nothing was rescaled
     for estimate, offset in candidates:
         factor = _unit_factor(estimate, policy)
@@ -334,9 +341,33 @@ def _unit_change(
         # A large factor moves every value far from where it was: any sample shows it.
         allowed = max(policy.unit_shape, 3 * noise) if large else capped
         a = UNIT_SCALES.get(factor, estimate) if factor else estimate
-        b = offset if offset == 0.0 else cur.mean - a * ref.mean
-        distance = _rescaled_distance(ref, cur, a, b)
-        if distance > allowed:
+        # Zero kept (a pure rescaling) or moved (an offset, as Celsius to Fahrenheit):
+        # whichever fits better.
+        b, distance = min(
+            ((0.0, _rescaled_distance(ref, cur, a, 0.0)),)
+            + (
+                (
+                    (
+                        cur.mean - a * ref.mean,
+                        _rescaled_distance(ref, cur, a, cur.mean - a * ref.mean),
+                    ),
+                )
+                if offset != 0.0
+                else ()
+            ),
+            key=lambda pair: pair[1],
+        )
+        # A unit change on data that also drifted: the rescaled shape does not fit within
+        # noise, but mean and spread both moved by the same unit factor, and rescaling
+        # explains most of the gap.
+        both = (
+            factor is not None
+            and b == 0.0
+            and abs(math.log(cur.std / ref.std / a)) <= policy.unit_consistency
+            and distance <= policy.unit_explained * as_they_are
+            and not few
+        )
+        if distance > allowed and not both:
             continue
         evidence: dict[str, Any] = {
             "scale": _round(a),
@@ -357,7 +388,44 @@ def _unit_change(
             + (f" ({factor})" if factor else "")
             + f"; rescaled, the shape is unchanged (KS {distance:.3f})",
         )
-    return None
+    return _magnitude_jump(name, ref, cur, policy)
+
+
+def _magnitude_jump(
+    name: str, ref: NumericProfile, cur: NumericProfile, policy: PipelinePolicy
+) -> Finding | None:
+    """Mean and spread both moved by an order of magnitude the same way (x 8 or more):
+    a unit change even where the data also drifted and the rescaled shape cannot fit."""
+    if ref.mean == 0 or cur.mean / ref.mean <= 0:
+        return None
+    by_mean, by_spread = cur.mean / ref.mean, cur.std / ref.std
+    jump = policy.unit_jump
+    if not (
+        (by_mean >= jump and by_spread >= jump) or (by_mean <= 1 / jump and by_spread <= 1 / jump)
+    ):
+        return None
+    scale = math.sqrt(by_mean * by_spread)
+    nearest = min(UNIT_SCALES, key=lambda k: abs(math.log(UNIT_SCALES[k] / scale)))
+    factor = nearest if abs(math.log(UNIT_SCALES[nearest] / scale)) <= math.log(1.5) else None
+    evidence: dict[str, Any] = {
+        "scale": _round(scale),
+        "mean_ratio": _round(by_mean),
+        "spread_ratio": _round(by_spread),
+        "reference_range": [_round(ref.minimum), _round(ref.maximum)],
+        "current_range": [_round(cur.minimum), _round(cur.maximum)],
+    }
+    if factor is not None:
+        evidence["unit"] = factor
+    return Finding(
+        Cause.PIPELINE_ERROR,
+        "unit_change",
+        (name,),
+        evidence,
+        f"{name}: mean × {by_mean:.4g} and spread × {by_spread:.4g}"
+        + (f" (about {factor})" if factor else "")
+        + ": an order of magnitude, a unit change",
+        strength=0.9,
+    )
 
 
 def _rescaled_distance(ref: NumericProfile, cur: NumericProfile, a: float, b: float) -> float:
@@ -474,6 +542,34 @@ def _categorical(
                     )
                 )
                 return out
+    known = int((ref_shares > 0).sum())
+    few_values = ref.grid.complete and known <= policy.reencoded_max_categories
+    if (
+        few_values
+        and other >= policy.reencoded_share
+        and ref.other_count / ref_valid < 0.05
+        and 1 < len(cur.off_grid) <= 2 * known
+    ):
+        # A column of a few values whose values are mostly new, in other proportions: still
+        # no value the model knows. (A column of many values, such as a flight number,
+        # meets new values every month; that is drift.)
+        examples = sorted(cur.off_grid, key=lambda k: -cur.off_grid[k])[:5]
+        out.append(
+            Finding(
+                Cause.PIPELINE_ERROR,
+                "reencoded",
+                (name,),
+                {
+                    "new_values_share": _round(other),
+                    "new_values": examples,
+                    "reference_values": list(ref.grid.categories[:5]),
+                },
+                f"{name}: {other:.0%} of the values were never seen in the reference "
+                f"({', '.join(examples[:3])}): categories re-encoded or replaced",
+                strength=0.8,
+            )
+        )
+        return out
     counts = np.asarray(cur.bin_counts, dtype=np.float64)
     top = float(counts.max()) / valid if len(counts) else 0.0
     if top >= policy.stuck_share and ref_shares[0] < policy.stuck_reference_share:

@@ -369,26 +369,37 @@ def _unit_change(
         )
         if distance > allowed and not both:
             continue
-        evidence: dict[str, Any] = {
-            "scale": _round(a),
-            "offset": _round(b),
-            "shape_distance": _round(distance),
-            "reference_range": [_round(ref.minimum), _round(ref.maximum)],
-            "current_range": [_round(cur.minimum), _round(cur.maximum)],
-        }
-        if factor is not None:
-            evidence["unit"] = factor
-        return Finding(
-            Cause.PIPELINE_ERROR,
-            "unit_change",
-            (name,),
-            evidence,
+        return _unit_finding(
+            name,
+            ref,
+            cur,
+            factor,
+            {"scale": _round(a), "offset": _round(b), "shape_distance": _round(distance)},
             f"{name}: values are the reference's × {a:.4g}"
             + (f" + {b:.4g}" if b else "")
             + (f" ({factor})" if factor else "")
             + f"; rescaled, the shape is unchanged (KS {distance:.3f})",
         )
     return _magnitude_jump(name, ref, cur, policy)
+
+
+def _unit_finding(
+    name: str,
+    ref: NumericProfile,
+    cur: NumericProfile,
+    factor: str | None,
+    numbers: dict[str, Any],
+    summary: str,
+    strength: float = 1.0,
+) -> Finding:
+    evidence: dict[str, Any] = {
+        **numbers,
+        "reference_range": [_round(ref.minimum), _round(ref.maximum)],
+        "current_range": [_round(cur.minimum), _round(cur.maximum)],
+    }
+    if factor is not None:
+        evidence["unit"] = factor
+    return Finding(Cause.PIPELINE_ERROR, "unit_change", (name,), evidence, summary, strength)
 
 
 def _magnitude_jump(
@@ -407,20 +418,16 @@ def _magnitude_jump(
     scale = math.sqrt(by_mean * by_spread)
     nearest = min(UNIT_SCALES, key=lambda k: abs(math.log(UNIT_SCALES[k] / scale)))
     factor = nearest if abs(math.log(UNIT_SCALES[nearest] / scale)) <= math.log(1.5) else None
-    evidence: dict[str, Any] = {
-        "scale": _round(scale),
-        "mean_ratio": _round(by_mean),
-        "spread_ratio": _round(by_spread),
-        "reference_range": [_round(ref.minimum), _round(ref.maximum)],
-        "current_range": [_round(cur.minimum), _round(cur.maximum)],
-    }
-    if factor is not None:
-        evidence["unit"] = factor
-    return Finding(
-        Cause.PIPELINE_ERROR,
-        "unit_change",
-        (name,),
-        evidence,
+    return _unit_finding(
+        name,
+        ref,
+        cur,
+        factor,
+        {
+            "scale": _round(scale),
+            "mean_ratio": _round(by_mean),
+            "spread_ratio": _round(by_spread),
+        },
         f"{name}: mean × {by_mean:.4g} and spread × {by_spread:.4g}"
         + (f" (about {factor})" if factor else "")
         + ": an order of magnitude, a unit change",

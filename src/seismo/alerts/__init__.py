@@ -8,9 +8,10 @@ in the store, delivering the notifications.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from seismo.alerts.delivery import deliver
 from seismo.alerts.evaluate import Decision, Evaluator, Finding
@@ -18,7 +19,7 @@ from seismo.alerts.lifecycle import AlertBook, Outcome, alert_id
 from seismo.alerts.model import Alert, AlertState, Notification, Severity
 from seismo.alerts.rules import Rule, default_rules
 from seismo.alerts.sinks import Sink
-from seismo.monitor.history import WindowHistory
+from seismo.monitor.history import Window, WindowHistory
 
 __all__ = [
     "Alert",
@@ -63,9 +64,15 @@ class Alerting:
     """Rules decided on the monitor's windows (read through ``history``), applied to the
     alerts in the store."""
 
-    def __init__(self, history: WindowHistory, config: AlertConfig | None = None) -> None:
+    def __init__(
+        self,
+        history: WindowHistory,
+        config: AlertConfig | None = None,
+        *,
+        explain: Callable[[Window], Mapping[str, Any]] | None = None,
+    ) -> None:
         self.config = config or AlertConfig()
-        self.evaluator = Evaluator(history, self.config.rules)
+        self.evaluator = Evaluator(history, self.config.rules, explain)
         retries = self.config.delivery
         self.book = AlertBook(
             history.store,

@@ -11,8 +11,9 @@ each summary once and computes its drift report and metrics once.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -22,6 +23,8 @@ import numpy as np
 from seismo.alerts.rules import Rule
 from seismo.alerts.series import FEATURE_SERIES, Point, points
 from seismo.monitor.history import Window, WindowHistory
+
+log = logging.getLogger("seismo.alerts")
 
 Verdict = Literal["firing", "ok", "unknown"]
 _Z95 = 1.959963984540054  # the intervals' level: 95 %
@@ -70,14 +73,23 @@ class Decision:
     verdict: Verdict
     findings: tuple[Finding, ...] = ()
     decided: int = 0  # keys with enough data and history to be decided
+    diagnosis: Mapping[str, Any] | None = None  # why the window changed, when firing
 
 
 class Evaluator:
     """Decides rules on the windows of a :class:`~seismo.monitor.history.WindowHistory`."""
 
-    def __init__(self, history: WindowHistory, rules: Sequence[Rule]) -> None:
+    def __init__(
+        self,
+        history: WindowHistory,
+        rules: Sequence[Rule],
+        explain: Callable[[Window], Mapping[str, Any]] | None = None,
+    ) -> None:
+        """``explain`` gives the diagnosis (JSON-ready) of a window a firing decision is
+        about; it is injected by whoever wires alerting (the alerts do not depend on it)."""
         self.history = history
         self.rules = list(rules)
+        self.explain = explain
 
     def evaluate(self, now: datetime, models: Iterable[str] | None = None) -> list[Decision]:
         """The decisions for the latest windows that closed by ``now``."""
@@ -129,8 +141,25 @@ class Evaluator:
                 findings.append(replace(finding, key=key))
         start, end, _ = timeline[-1]
         verdict: Verdict = "firing" if findings else ("ok" if decided else "unknown")
+        diagnosis = None
+        if verdict == "firing" and self.explain is not None:
+            window = next((w for w in reversed(chosen) if w.summary.start == start), None)
+            if window is not None:
+                try:
+                    diagnosis = self.explain(window)
+                except Exception:  # a diagnosis is extra: it never stops an alert
+                    log.exception("diagnosis of %r failed", window)
         return Decision(
-            rule, model, latest_version, segment, start, end, verdict, tuple(findings), decided
+            rule,
+            model,
+            latest_version,
+            segment,
+            start,
+            end,
+            verdict,
+            tuple(findings),
+            decided,
+            diagnosis,
         )
 
 

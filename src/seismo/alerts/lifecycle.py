@@ -128,6 +128,7 @@ class AlertBook:
                 "series": rule.series,
                 "kind": rule.kind,
                 "findings": [finding.to_dict() for finding in decision.findings],
+                **({"diagnosis": dict(decision.diagnosis)} if decision.diagnosis else {}),
                 **(
                     {"features": [finding.key for finding in decision.findings]}
                     if rule.series in FEATURE_SERIES
@@ -392,4 +393,10 @@ def describe(decision: Decision) -> str:
     for finding in decision.findings:
         label = finding.key or rule.series
         lines.append(f"- {label}: {_finding_text(finding)}; n = {finding.n:,}")
+    if decision.diagnosis:
+        found = decision.diagnosis
+        lines.append(
+            f"Diagnosis: {found.get('cause')} (action: {found.get('action')}, confidence "
+            f"{found.get('confidence')}): {found.get('summary')}"
+        )
     return "\n".join(lines)

@@ -80,6 +80,11 @@ class Window:
         rolling = f" (rolling, {self.merged} windows)" if self.merged > 1 else ""
         return f"<Window {s.model} v{s.version}{where} {s.start.isoformat()}{rolling}>"
 
+    def reference(self) -> Reference:
+        """The reference of this window's model version."""
+        reference: Reference = self._reference()
+        return reference
+
     @property
     def report(self) -> DriftReport:
         """The drift report of this window against its version's reference."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from seismo.alerts import Alerting
 from seismo.config import SeismoConfig, alerts_config
 from seismo.monitor import Monitor, WindowHistory
+from seismo.monitor.history import Window
 from seismo.service.auth import Authenticator
 from seismo.service.errors import RequestError
 from seismo.service.models import HostedModel
@@ -38,8 +40,15 @@ def monitoring(store: Store, settings: SeismoConfig, source: str) -> Monitoring:
     return Monitoring(
         Monitor(store, monitor_settings),
         history,
-        Alerting(history, alerts_config(settings.alerts, source)),
+        Alerting(history, alerts_config(settings.alerts, source), explain=explain),
     )
+
+
+def explain(window: Window) -> dict[str, Any]:
+    """The diagnosis of a window an alert fires on (its cause, action and findings)."""
+    from seismo.loop.diagnosis import diagnose_profiles
+
+    return diagnose_profiles(window.reference(), window.state.profile, window.report).to_dict()
 
 
 @dataclass

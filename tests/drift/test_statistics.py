@@ -82,3 +82,19 @@ def test_boolean_profiles_give_the_z_test() -> None:
     assert found.ztest is not None
     assert found.ztest.statistic == pytest.approx(expected.statistic)
     assert found.ztest.pvalue == pytest.approx(expected.pvalue)
+
+
+def test_values_near_the_float_limit_are_compared_without_the_wasserstein_effect() -> None:
+    """A spread of 1e308-sized values overflows to inf: the engine raised ValueError from the
+    Wasserstein distance. Now the column is decided on its counts alone."""
+    import seismo
+
+    rng = np.random.default_rng(5)
+    huge = rng.choice([-1.7e308, 1.7e308, 0.0], 2000)
+    reference = {"x": huge, "y": rng.normal(0, 1, 2000)}
+    current = {"x": np.full(2000, 1.7e308), "y": rng.normal(0, 1, 2000)}
+    report = seismo.compare(reference, current)
+    column = report["x"]
+    assert column.drifted  # every value moved to one end
+    assert column.effect_of("wasserstein_normalized") is None
+    assert not report["y"].drifted

@@ -9,6 +9,7 @@ categories.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,12 @@ def profile_statistics(reference: ColumnProfile, current: ColumnProfile) -> Prof
         ref_deciles = grid.psi_counts(reference.bin_counts)
         cur_deciles = grid.psi_counts(current.bin_counts)
         ref_deciles, cur_deciles = _used(ref_deciles, cur_deciles)
+        low = min(reference.minimum, current.minimum)
+        high = max(reference.maximum, current.maximum)
+        # Values near the float limit overflow a spread or a range (1e308 - -1e308): the
+        # Wasserstein distance is then not measurable in floats, and the column is decided by
+        # the tests and effects on its counts alone.
+        measurable = math.isfinite(reference.std) and math.isfinite(high - low)
         return ProfileStatistics(
             ref_deciles,
             cur_deciles,
@@ -82,12 +89,14 @@ def profile_statistics(reference: ColumnProfile, current: ColumnProfile) -> Prof
                 grid.edges,
                 reference.bin_counts,
                 current.bin_counts,
-                low=min(reference.minimum, current.minimum),
-                high=max(reference.maximum, current.maximum),
+                low=low,
+                high=high,
                 reference_std=reference.std,
                 reference_bins=_bin_values(reference),
                 current_bins=_bin_values(current),
-            ),
+            )
+            if measurable
+            else None,
         )
     if isinstance(reference, CategoricalProfile) and isinstance(current, CategoricalProfile):
         ref_counts, cur_counts = reference.bin_counts, current.bin_counts

@@ -323,6 +323,11 @@ def _unit_change(
     if not (ref.std > 0 and cur.std > 0):
         return None
     few = min(ref.finite_count, cur.finite_count) < policy.unit_min_rows
+    inside = 1 - (cur.bin_counts[0] + cur.bin_counts[-1]) / cur.finite_count
+    if inside < 0.5:
+        # Most values beyond the reference's range: the grid sees no shape to compare (every
+        # CDF gap would be 0), so only the moved mean and spread can tell.
+        return _magnitude_jump(name, ref, cur, policy)
     candidates: list[tuple[float, float]] = []
     if ref.mean != 0 and cur.mean / ref.mean > 0:
         candidates.append((cur.mean / ref.mean, 0.0))  # a pure rescaling keeps zero

@@ -45,6 +45,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from seismo.drift.result import ColumnDrift, DriftReport
 from seismo.profile.categorical import CategoricalProfile
@@ -320,8 +321,9 @@ def _unit_change(
     """``x -> a·x`` (or ``a·x + b``) with ``a`` a unit factor, told by the shape: the current
     distribution is the reference's rescaled (Kolmogorov-Smirnov distance, on the reference's
     grid, between the current CDF and the rescaled reference CDF, within sampling noise)."""
-    if not (ref.std > 0 and cur.std > 0):
-        return None
+    spreads = (ref.std, cur.std, ref.mean, cur.mean)
+    if not (ref.std > 0 and cur.std > 0 and all(math.isfinite(v) for v in spreads)):
+        return None  # no spread, or values near the float limits (their spread overflows)
     few = min(ref.finite_count, cur.finite_count) < policy.unit_min_rows
     inside = 1 - (cur.bin_counts[0] + cur.bin_counts[-1]) / cur.finite_count
     if inside < 0.5:
@@ -420,7 +422,9 @@ def _magnitude_jump(
         (by_mean >= jump and by_spread >= jump) or (by_mean <= 1 / jump and by_spread <= 1 / jump)
     ):
         return None
-    scale = math.sqrt(by_mean * by_spread)
+    scale = math.sqrt(by_mean) * math.sqrt(by_spread)
+    if not (math.isfinite(scale) and scale > 0):
+        return None  # values near the float limits: no factor to name
     nearest = min(UNIT_SCALES, key=lambda k: abs(math.log(UNIT_SCALES[k] / scale)))
     factor = nearest if abs(math.log(UNIT_SCALES[nearest] / scale)) <= math.log(1.5) else None
     return _unit_finding(
@@ -527,61 +531,9 @@ def _categorical(
         return out
     ref_shares = np.sort(np.asarray(ref.bin_counts, dtype=np.float64))[::-1] / ref_valid
     other = cur.other_count / valid
-    if other >= policy.reencoded_share and ref.other_count / ref_valid < 0.05:
-        new = sorted(cur.off_grid.values(), reverse=True)
-        known = len(ref_shares[ref_shares > 0])
-        if new and 0.5 * known <= len(new) <= 2 * known:
-            cur_shares = np.zeros(max(known, len(new)))
-            cur_shares[: len(new)] = np.asarray(new, dtype=np.float64) / sum(new)
-            ref_padded = np.zeros_like(cur_shares)
-            ref_padded[:known] = ref_shares[:known]
-            distance = 0.5 * float(np.abs(cur_shares - ref_padded).sum())
-            if distance <= policy.reencoded_shape:
-                examples = sorted(cur.off_grid, key=lambda k: -cur.off_grid[k])[:5]
-                out.append(
-                    Finding(
-                        Cause.PIPELINE_ERROR,
-                        "reencoded",
-                        (name,),
-                        {
-                            "new_values_share": _round(other),
-                            "new_values": examples,
-                            "reference_values": list(ref.grid.categories[:5]),
-                            "shape_distance": _round(distance),
-                        },
-                        f"{name}: {other:.0%} of the values are new ({', '.join(examples[:3])}"
-                        f"), in the reference's proportions: categories re-encoded",
-                    )
-                )
-                return out
-    known = int((ref_shares > 0).sum())
-    few_values = ref.grid.complete and known <= policy.reencoded_max_categories
-    if (
-        few_values
-        and other >= policy.reencoded_share
-        and ref.other_count / ref_valid < 0.05
-        and 1 < len(cur.off_grid) <= 2 * known
-    ):
-        # A column of a few values whose values are mostly new, in other proportions: still
-        # no value the model knows. (A column of many values, such as a flight number,
-        # meets new values every month; that is drift.)
-        examples = sorted(cur.off_grid, key=lambda k: -cur.off_grid[k])[:5]
-        out.append(
-            Finding(
-                Cause.PIPELINE_ERROR,
-                "reencoded",
-                (name,),
-                {
-                    "new_values_share": _round(other),
-                    "new_values": examples,
-                    "reference_values": list(ref.grid.categories[:5]),
-                },
-                f"{name}: {other:.0%} of the values were never seen in the reference "
-                f"({', '.join(examples[:3])}): categories re-encoded or replaced",
-                strength=0.8,
-            )
-        )
-        return out
+    found = _reencoded(name, ref, cur, ref_shares, other, policy)
+    if found is not None:
+        return [*out, found]
     counts = np.asarray(cur.bin_counts, dtype=np.float64)
     top = float(counts.max()) / valid if len(counts) else 0.0
     if top >= policy.stuck_share and ref_shares[0] < policy.stuck_reference_share:
@@ -601,6 +553,61 @@ def _categorical(
             )
         )
     return out
+
+
+def _reencoded(
+    name: str,
+    ref: CategoricalProfile,
+    cur: CategoricalProfile,
+    ref_shares: NDArray[np.float64],
+    other: float,
+    policy: PipelinePolicy,
+) -> Finding | None:
+    """Most values of a categorical column are values the reference never had: renamed one
+    to one (the sorted shares match the reference's), or, in a column of a few values,
+    replaced. (A column of many values, such as a flight number, meets new values every
+    month; that is drift.)"""
+    known = int((ref_shares > 0).sum())
+    new = sorted(cur.off_grid.values(), reverse=True)
+    if other < policy.reencoded_share or ref.other_count / ref.valid_count >= 0.05 or not new:
+        return None
+    distance: float | None = None
+    if 0.5 * known <= len(new) <= 2 * known:
+        cur_shares = np.zeros(max(known, len(new)))
+        cur_shares[: len(new)] = np.asarray(new, dtype=np.float64) / sum(new)
+        ref_padded = np.zeros_like(cur_shares)
+        ref_padded[:known] = ref_shares[:known]
+        distance = 0.5 * float(np.abs(cur_shares - ref_padded).sum())
+    renamed = distance is not None and distance <= policy.reencoded_shape
+    replaced = (
+        ref.grid.complete and known <= policy.reencoded_max_categories and 1 < len(new) <= 2 * known
+    )
+    if not (renamed or replaced):
+        return None
+    examples = sorted(cur.off_grid, key=lambda k: -cur.off_grid[k])[:5]
+    evidence: dict[str, Any] = {
+        "new_values_share": _round(other),
+        "new_values": examples,
+        "reference_values": list(ref.grid.categories[:5]),
+    }
+    if renamed:
+        evidence["shape_distance"] = _round(distance)
+    shown = ", ".join(examples[:3])
+    summary = (
+        f"{name}: {other:.0%} of the values are new ({shown}), in the reference's "
+        "proportions: categories re-encoded"
+        if renamed
+        else f"{name}: {other:.0%} of the values were never seen in the reference ({shown}): "
+        "categories re-encoded or replaced"
+    )
+    return Finding(
+        Cause.PIPELINE_ERROR,
+        "reencoded",
+        (name,),
+        evidence,
+        summary,
+        1.0 if renamed else 0.8,
+    )
 
 
 def _null_spike(

@@ -21,11 +21,13 @@ from hypothesis import strategies as st
 from seismo.store import (
     SCHEMES,
     ApiToken,
+    Decision,
     DuplicatePrediction,
     Label,
     LabelChange,
     MonitorError,
     Prediction,
+    Rollout,
     Store,
     StoredPrediction,
     StoreError,
@@ -129,6 +131,77 @@ def test_add_model_version_refuses_unknown_task(store: Store) -> None:
     with pytest.raises(ValueError, match="clustering"):
         store.add_model_version("churn", task="clustering", reference=b"r")
     assert store.list_model_versions() == []
+
+
+def test_lineage_status_and_parent_round_trip_and_update(store: Store) -> None:
+    store.add_model_version("churn", task="regression", reference=b"r")
+    child = store.add_model_version(
+        "churn",
+        task="regression",
+        reference=b"r2",
+        parent_version=1,
+        status="candidate",
+        lineage={"training": {"rows": 1200, "start": "2013-05-01T00:00:00+00:00"}},
+    )
+    assert store.get_model_version("churn", 2) == child
+    assert store.get_model_version("churn", 1).status == "registered"  # type: ignore[union-attr]
+    updated = store.update_model_version(
+        "churn", 2, status="challenger", lineage={"validation": {"passed": True}}
+    )
+    assert updated.status == "challenger"
+    assert updated.lineage == {
+        "training": {"rows": 1200, "start": "2013-05-01T00:00:00+00:00"},
+        "validation": {"passed": True},
+    }
+    assert store.get_model_version("churn", 2) == updated
+    with pytest.raises(ValueError, match="status"):
+        store.update_model_version("churn", 2, status="golden")
+    with pytest.raises(KeyError, match="no version 9"):
+        store.update_model_version("churn", 9, status="retired")
+
+
+def test_rollout_set_get_and_compare_and_set(store: Store) -> None:
+    assert store.get_rollout("churn") is None
+    assert store.set_rollout(Rollout("churn", champion=1))
+    first = store.get_rollout("churn")
+    assert first is not None and (first.champion, first.challenger, first.mode) == (1, None, None)
+    canary = Rollout("churn", champion=1, challenger=2, mode="canary", share=0.2, started_at=T0)
+    assert store.set_rollout(canary, expected=first)
+    # A second writer that read the first state loses: the canary is not overwritten.
+    assert not store.set_rollout(Rollout("churn", champion=3), expected=first)
+    read = store.get_rollout("churn")
+    assert read is not None
+    assert (read.champion, read.challenger, read.mode, read.share) == (1, 2, "canary", 0.2)
+    assert read.started_at == T0
+    for broken in (
+        Rollout("churn", champion=1, challenger=2, mode="blue-green"),
+        Rollout("churn", champion=1, challenger=2),
+        Rollout("churn", champion=1, challenger=2, mode="canary", share=1.5),
+    ):
+        with pytest.raises(ValueError):
+            store.set_rollout(broken)
+
+
+def test_decisions_are_appended_and_listed_newest_first(store: Store) -> None:
+    made = [
+        store.add_decision(
+            Decision("churn", kind, outcome, f"{kind} {outcome}", T0, evidence={"n": i})
+        )
+        for i, (kind, outcome) in enumerate(
+            [("retrain", "skipped"), ("retrain", "fired"), ("validation", "passed")]
+        )
+    ]
+    store.add_decision(Decision("fraud", "rollback", "rolled_back", "worse", T0, actor="ops"))
+    assert [d.seq for d in made] == sorted(d.seq for d in made) and made[0].seq > 0
+    listed = store.list_decisions("churn")
+    assert [(d.kind, d.outcome) for d in listed] == [
+        ("validation", "passed"),
+        ("retrain", "fired"),
+        ("retrain", "skipped"),
+    ]
+    assert listed[0] == made[2] and listed[2].evidence == {"n": 0}
+    assert [d.outcome for d in store.list_decisions("churn", kind="retrain", limit=1)] == ["fired"]
+    assert [d.actor for d in store.list_decisions(kind="rollback")] == ["ops"]
 
 
 # -- predictions ----------------------------------------------------------------------------
@@ -464,6 +537,21 @@ def test_labels_are_scoped_to_their_model(store: Store) -> None:
     assert fraud is not None and fraud.label is None
     assert [c.prediction_id for c in store.iter_label_changes("fraud")] == []
     assert store.add_labels([Label("f1", "no", T0)], model="fraud").inserted == 1
+
+
+def test_a_label_labels_every_version_that_answered_the_request(store: Store) -> None:
+    """A champion and its shadow log the same request id; one label joins both, and is
+    counted once."""
+    store.add_predictions([prediction("r1", version=1), prediction("r2", version=1)])
+    store.add_predictions([prediction("r1", version=2)])
+    outcome = store.add_labels([Label("r1", 1, T0)], model="churn")
+    assert (outcome.inserted, outcome.updated, outcome.unknown_ids) == (1, 0, ())
+    labelled = {
+        (row.prediction.version, row.prediction.id): row.label
+        for row in all_predictions(store, "churn")
+    }
+    assert labelled == {(1, "r1"): 1, (1, "r2"): None, (2, "r1"): 1}
+    assert sorted(c.version for c in store.iter_label_changes("churn")) == [1, 2]
 
 
 def test_label_change_log(store: Store) -> None:

@@ -33,6 +33,8 @@ TABLES = {
     "api_tokens",
     "leases",
     "monitor_errors",
+    "rollouts",
+    "decisions",
 }
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -196,3 +198,33 @@ def test_ids_per_model_migration_keeps_rows_label_log_and_sequence(store_url: st
         assert newest is not None and newest.seq > top
         with pytest.raises(DuplicatePrediction):
             store.add_predictions([Prediction("p0", "churn", 1, AT, {"x": 0}, 0)])
+
+
+def test_registry_migration_keeps_versions_and_lets_a_shadow_share_ids(store_url: str) -> None:
+    """0004: versions registered before it read back as "registered" with no lineage; the
+    rows and label log survive the rebuild; a second version may log the same request id."""
+    with sql_store(store_url) as store:
+        with store.transaction(write=True) as connection:
+            store_migrations.upgrade(connection, "0003")
+            connection.execute(
+                sa.text(
+                    "INSERT INTO model_versions (model, version, task, reference, artifact, "
+                    "classes, features, description, created_at) VALUES ('churn', 1, "
+                    "'classification', :ref, NULL, '[\"0\",\"1\"]', '[\"x\"]', '', :at)"
+                ),
+                {"ref": b"r", "at": AT},
+            )
+        store.add_predictions(
+            [Prediction(f"p{i}", "churn", 1, AT, {"x": i}, i % 2) for i in range(3)]
+        )
+        store.add_labels([Label("p1", 1, AT)])
+        with store.transaction(write=True) as connection:
+            store_migrations.upgrade(connection, "head")
+        store.check()
+        version = store.get_model_version("churn", 1)
+        assert version is not None
+        assert (version.status, version.lineage, version.parent_version) == ("registered", {}, None)
+        assert [c.prediction_id for c in store.iter_label_changes("churn")] == ["p1"]
+        store.add_predictions([Prediction("p1", "churn", 2, AT, {"x": 1}, 0)])  # the shadow
+        with pytest.raises(DuplicatePrediction, match="version 2"):
+            store.add_predictions([Prediction("p1", "churn", 2, AT, {"x": 1}, 0)])

@@ -41,12 +41,69 @@ class ModelVersion:
     classes: tuple[str, ...] = ()  # classification: class names; classes[1] is positive
     features: tuple[str, ...] = ()  # input feature names, in order
     description: str = ""
+    parent_version: int | None = None  # the version it was retrained from
+    # registered (by hand) | candidate (trained, not validated) | rejected (failed validation)
+    # | challenger (rolled out beside the champion) | champion | retired | rolled_back
+    status: str = "registered"
+    # Where it came from: training window and rows, trainer, the trigger decision, the data
+    # profile's digest, validation results, who promoted it and when.
+    lineage: dict[str, JSON] = field(default_factory=dict)
+
+
+VERSION_STATUSES = (
+    "registered",
+    "candidate",
+    "rejected",
+    "challenger",
+    "champion",
+    "retired",
+    "rolled_back",
+)
+ROLLOUT_MODES = ("canary", "shadow")
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """Which version serves a model, and the challenger beside it.
+
+    ``mode`` "canary": ``share`` of the ``:predict`` traffic (sticky by request key) is answered
+    by the challenger; "shadow": the challenger scores every request, is logged, and is not
+    returned; None: the champion alone.
+    """
+
+    model: str
+    champion: int
+    challenger: int | None = None
+    mode: str | None = None
+    share: float = 0.0
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One decision of the closed loop, with its evidence (append-only).
+
+    ``kind``: retrain | validation | rollout | promotion | rollback; ``outcome`` says what
+    happened (fired, skipped, passed, failed, started, promoted, rolled_back, kept, ...).
+    """
+
+    model: str
+    kind: str
+    outcome: str
+    summary: str
+    at: datetime
+    actor: str = "seismo"  # "seismo" for the automatic loop, else the token or user name
+    version: int | None = None
+    evidence: dict[str, JSON] = field(default_factory=dict)
+    seq: int = 0  # assigned by the store
 
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """One logged prediction. ``id`` is unique per model (client-supplied or generated): two
-    models may log the same id, e.g. a champion and its shadow answering one request."""
+    """One logged prediction. ``id`` is unique per model version (client-supplied or
+    generated): two versions may log the same id, e.g. a champion and its shadow answering one
+    request, and a label given for that id labels both."""
 
     id: str
     model: str
@@ -238,8 +295,43 @@ class Store(abc.ABC):
         classes: Sequence[str] = (),
         features: Sequence[str] = (),
         description: str = "",
+        parent_version: int | None = None,
+        status: str = "registered",
+        lineage: dict[str, JSON] | None = None,
     ) -> ModelVersion:
         """Register the next version of ``model`` (1 for a new model) and return it."""
+
+    @abc.abstractmethod
+    def update_model_version(
+        self,
+        model: str,
+        version: int,
+        *,
+        status: str | None = None,
+        lineage: dict[str, JSON] | None = None,
+    ) -> ModelVersion:
+        """Set a version's status and merge ``lineage`` into its lineage (top-level keys
+        replaced); KeyError when the version does not exist."""
+
+    # -- rollouts and decisions ----------------------------------------------------------
+    @abc.abstractmethod
+    def get_rollout(self, model: str) -> Rollout | None:
+        """The model's rollout; None when none was ever set (the latest version serves)."""
+
+    @abc.abstractmethod
+    def set_rollout(self, rollout: Rollout, *, expected: Rollout | None = None) -> bool:
+        """Replace the model's rollout. With ``expected``, only if the stored one still has
+        its champion, challenger and mode (compare-and-set); False when it changed."""
+
+    @abc.abstractmethod
+    def add_decision(self, decision: Decision) -> Decision:
+        """Record a decision; returns it with its ``seq``."""
+
+    @abc.abstractmethod
+    def list_decisions(
+        self, model: str | None = None, *, kind: str | None = None, limit: int = 100
+    ) -> list[Decision]:
+        """The most recent decisions first (of one model and kind, or all)."""
 
     @abc.abstractmethod
     def get_model_version(self, model: str, version: int | None = None) -> ModelVersion | None:

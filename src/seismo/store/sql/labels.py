@@ -67,48 +67,53 @@ class Labels(SQLBase):
         unknown: dict[str, None] = {}
         with self.transaction(write=True) as connection:
             self._serialise_writers(connection, "label_changes")
-            states: dict[str, _LabelState] = {}
+            # Every version that answered the request: the champion, and its shadow if any.
+            states: dict[str, list[_LabelState]] = {}
             for chunk in _chunks(ids, _LOOKUP_CHUNK):
                 query = sa.select(
                     predictions.c.id, predictions.c.seq, predictions.c.model, predictions.c.label
                 ).where(predictions.c.id.in_(chunk))
                 if model is not None:
                     query = query.where(predictions.c.model == model)
-                for row in connection.execute(query):
-                    if row.id in states:
+                for row in connection.execute(query.order_by(predictions.c.seq)):
+                    found = states.setdefault(row.id, [])
+                    if found and found[0].model != row.model:
                         raise ValueError(
                             f"prediction id {row.id!r} belongs to more than one model "
-                            f"({states[row.id].model!r}, {row.model!r}); give the model"
+                            f"({found[0].model!r}, {row.model!r}); give the model"
                         )
-                    states[row.id] = _LabelState(row.seq, row.model, row.label)
-            changed: dict[str, dict[str, Any]] = {}
+                    found.append(_LabelState(row.seq, row.model, row.label))
+            changed: dict[int, dict[str, Any]] = {}
             log: list[dict[str, Any]] = []
             for prediction_id, text, received_at in prepared:
-                state = states.get(prediction_id)
-                if state is None:
+                answered = states.get(prediction_id)
+                if not answered:
                     unknown[prediction_id] = None
                     continue
-                if state.label == text:
+                served = answered[0]  # counted once per request, whatever scored it
+                if served.label == text:
                     unchanged += 1
-                    continue
-                if state.label is None:
+                elif served.label is None:
                     inserted += 1
                 else:
                     updated += 1
-                state.label = text
-                changed[prediction_id] = {
-                    "b_seq": state.seq,
-                    "b_label": text,
-                    "b_labelled_at": received_at,
-                }
-                log.append(
-                    {
-                        "prediction_seq": state.seq,
-                        "model": state.model,
-                        "label": text,
-                        "received_at": received_at,
+                for state in answered:
+                    if state.label == text:
+                        continue
+                    state.label = text
+                    changed[state.seq] = {
+                        "b_seq": state.seq,
+                        "b_label": text,
+                        "b_labelled_at": received_at,
                     }
-                )
+                    log.append(
+                        {
+                            "prediction_seq": state.seq,
+                            "model": state.model,
+                            "label": text,
+                            "received_at": received_at,
+                        }
+                    )
             if changed:
                 connection.execute(_LABEL_UPDATE, list(changed.values()))
                 connection.execute(label_changes.insert(), log)

@@ -1,15 +1,21 @@
-"""Model versions: the registry of references and artifacts."""
+"""The model registry: versions (references, artifacts, lineage), rollouts and decisions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
 import sqlalchemy as sa
 
 from seismo.store.base import (
+    JSON,
+    ROLLOUT_MODES,
+    VERSION_STATUSES,
+    Decision,
     ModelVersion,
+    Rollout,
 )
 from seismo.store.sql.engine import (
     SQLBase,
@@ -18,7 +24,10 @@ from seismo.store.sql.tables import (
     _decode,
     _encode,
     _Row,
+    _utc,
+    decisions,
     model_versions,
+    rollouts,
 )
 
 TASKS: Final = ("classification", "regression")
@@ -35,7 +44,15 @@ def _model_version(row: _Row) -> ModelVersion:
         classes=tuple(_decode(row.classes)),
         features=tuple(_decode(row.features)),
         description=row.description,
+        parent_version=row.parent_version,
+        status=row.status,
+        lineage=_decode(row.lineage),
     )
+
+
+def _check_status(status: str) -> None:
+    if status not in VERSION_STATUSES:
+        raise ValueError(f"unknown version status {status!r}; use one of {VERSION_STATUSES}")
 
 
 class ModelVersions(SQLBase):
@@ -50,7 +67,11 @@ class ModelVersions(SQLBase):
         classes: Sequence[str] = (),
         features: Sequence[str] = (),
         description: str = "",
+        parent_version: int | None = None,
+        status: str = "registered",
+        lineage: dict[str, JSON] | None = None,
     ) -> ModelVersion:
+        _check_status(status)
         if not isinstance(model, str) or not model:
             raise ValueError(f"a model name must be a non-empty string, not {model!r}")
         if task not in TASKS:
@@ -74,6 +95,9 @@ class ModelVersions(SQLBase):
                 classes=class_names,
                 features=feature_names,
                 description=description,
+                parent_version=parent_version,
+                status=status,
+                lineage=dict(lineage or {}),
             )
             connection.execute(
                 model_versions.insert().values(
@@ -86,9 +110,122 @@ class ModelVersions(SQLBase):
                     features=_encode(list(feature_names)),
                     description=registered.description,
                     created_at=registered.created_at,
+                    parent_version=parent_version,
+                    status=status,
+                    lineage=_encode(registered.lineage),
                 )
             )
         return registered
+
+    def update_model_version(
+        self,
+        model: str,
+        version: int,
+        *,
+        status: str | None = None,
+        lineage: dict[str, JSON] | None = None,
+    ) -> ModelVersion:
+        if status is not None:
+            _check_status(status)
+        key = (model_versions.c.model == model) & (model_versions.c.version == version)
+        with self.transaction(write=True) as connection:
+            self._serialise_writers(connection, "model_versions")
+            row = connection.execute(sa.select(model_versions).where(key)).first()
+            if row is None:
+                raise KeyError(f"model {model!r} has no version {version}")
+            merged = {**_decode(row.lineage), **(lineage or {})}
+            connection.execute(
+                model_versions.update()
+                .where(key)
+                .values(status=status or row.status, lineage=_encode(merged))
+            )
+            row = connection.execute(sa.select(model_versions).where(key)).one()
+        return _model_version(row)
+
+    # -- rollouts ----------------------------------------------------------------------------
+    def get_rollout(self, model: str) -> Rollout | None:
+        with self.transaction() as connection:
+            row = connection.execute(sa.select(rollouts).where(rollouts.c.model == model)).first()
+        return None if row is None else _rollout(row)
+
+    def set_rollout(self, rollout: Rollout, *, expected: Rollout | None = None) -> bool:
+        if rollout.mode is not None and rollout.mode not in ROLLOUT_MODES:
+            raise ValueError(f"unknown rollout mode {rollout.mode!r}; use one of {ROLLOUT_MODES}")
+        if (rollout.mode is None) != (rollout.challenger is None):
+            raise ValueError("a rollout has a challenger exactly when it has a mode")
+        if not 0.0 <= rollout.share <= 1.0:
+            raise ValueError(f"a canary share lies in [0, 1], not {rollout.share}")
+        values = {
+            "champion": rollout.champion,
+            "challenger": rollout.challenger,
+            "mode": rollout.mode,
+            "share": float(rollout.share),
+            "started_at": rollout.started_at,
+            "updated_at": datetime.now(UTC),
+        }
+        with self.transaction(write=True) as connection:
+            self._serialise_writers(connection, "rollouts")
+            row = connection.execute(
+                sa.select(rollouts).where(rollouts.c.model == rollout.model)
+            ).first()
+            if expected is not None:
+                current = None if row is None else _rollout(row)
+                if current is None or (current.champion, current.challenger, current.mode) != (
+                    expected.champion,
+                    expected.challenger,
+                    expected.mode,
+                ):
+                    return False
+            if row is None:
+                connection.execute(rollouts.insert().values(model=rollout.model, **values))
+            else:
+                connection.execute(
+                    rollouts.update().where(rollouts.c.model == rollout.model).values(**values)
+                )
+        return True
+
+    # -- decisions ---------------------------------------------------------------------------
+    def add_decision(self, decision: Decision) -> Decision:
+        with self.transaction(write=True) as connection:
+            inserted = connection.execute(
+                decisions.insert().values(
+                    model=decision.model,
+                    kind=decision.kind,
+                    outcome=decision.outcome,
+                    version=decision.version,
+                    at=_utc(decision.at, "decision time"),
+                    actor=decision.actor,
+                    summary=decision.summary,
+                    evidence=_encode(decision.evidence),
+                )
+            )
+            seq = inserted.inserted_primary_key[0]  # type: ignore[index]
+        return replace(decision, seq=int(seq))
+
+    def list_decisions(
+        self, model: str | None = None, *, kind: str | None = None, limit: int = 100
+    ) -> list[Decision]:
+        query = sa.select(decisions).order_by(decisions.c.seq.desc()).limit(limit)
+        if model is not None:
+            query = query.where(decisions.c.model == model)
+        if kind is not None:
+            query = query.where(decisions.c.kind == kind)
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Decision(
+                model=row.model,
+                kind=row.kind,
+                outcome=row.outcome,
+                summary=row.summary,
+                at=row.at,
+                actor=row.actor,
+                version=row.version,
+                evidence=_decode(row.evidence),
+                seq=row.seq,
+            )
+            for row in rows
+        ]
 
     def get_model_version(self, model: str, version: int | None = None) -> ModelVersion | None:
         query = sa.select(model_versions).where(model_versions.c.model == model)
@@ -107,3 +244,15 @@ class ModelVersions(SQLBase):
         with self.transaction() as connection:
             rows = connection.execute(query).all()
         return [_model_version(row) for row in rows]
+
+
+def _rollout(row: _Row) -> Rollout:
+    return Rollout(
+        model=row.model,
+        champion=row.champion,
+        challenger=row.challenger,
+        mode=row.mode,
+        share=row.share,
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+    )

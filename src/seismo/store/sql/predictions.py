@@ -176,12 +176,13 @@ class Predictions(SQLBase):
         if not predictions:
             return
         rows = [_prediction_row(prediction) for prediction in predictions]
-        keys = [(row["model"], row["id"]) for row in rows]
+        keys = [(row["model"], row["version"], row["id"]) for row in rows]
         repeated = _first_repeated(keys)
         if repeated is not None:
             raise DuplicatePrediction(
-                f"prediction id {repeated[1]!r} of model {repeated[0]!r} appears twice in one "
-                f"batch; none of the batch's {len(rows)} predictions were stored"
+                f"prediction id {repeated[2]!r} of model {repeated[0]!r} version {repeated[1]} "
+                f"appears twice in one batch; none of the batch's {len(rows)} predictions were "
+                "stored"
             )
         batches = _place_values(predictions, rows)  # encoded before taking the write lock
         try:
@@ -219,21 +220,23 @@ class Predictions(SQLBase):
             )
 
     def _name_duplicates(
-        self, keys: Sequence[tuple[str, str]], error: DuplicatePrediction
+        self, keys: Sequence[tuple[str, int, str]], error: DuplicatePrediction
     ) -> StoreError:
-        by_model: dict[str, list[str]] = {}
-        for model, prediction_id in keys:
-            by_model.setdefault(model, []).append(prediction_id)
+        by_version: dict[tuple[str, int], list[str]] = {}
+        for model, version, prediction_id in keys:
+            by_version.setdefault((model, version), []).append(prediction_id)
         try:
-            existing: list[tuple[str, str]] = []
+            existing: list[tuple[str, int, str]] = []
             with self.transaction() as connection:
-                for model, ids in by_model.items():
+                for (model, version), ids in by_version.items():
                     for chunk in _chunks(ids, _LOOKUP_CHUNK):
                         query = sa.select(predictions.c.id).where(
-                            predictions.c.model == model, predictions.c.id.in_(chunk)
+                            predictions.c.model == model,
+                            predictions.c.version == version,
+                            predictions.c.id.in_(chunk),
                         )
                         existing.extend(
-                            (model, found) for found in connection.execute(query).scalars()
+                            (model, version, found) for found in connection.execute(query).scalars()
                         )
         except StoreError:
             return error
@@ -242,9 +245,10 @@ class Predictions(SQLBase):
         order = {key: index for index, key in enumerate(keys)}
         existing.sort(key=order.__getitem__)
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        model, version, first = existing[0]
         return DuplicatePrediction(
-            f"prediction id {existing[0][1]!r} of model {existing[0][0]!r} already exists{more}; "
-            f"none of the batch's {len(keys)} predictions were stored"
+            f"prediction id {first!r} of model {model!r} version {version} already exists"
+            f"{more}; none of the batch's {len(keys)} predictions were stored"
         )
 
     def get_prediction(

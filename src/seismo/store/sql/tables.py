@@ -60,6 +60,40 @@ model_versions = sa.Table(
     sa.Column("features", sa.Text, nullable=False),  # JSON list
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("parent_version", sa.Integer, nullable=True),
+    sa.Column("status", sa.String, nullable=False, server_default="registered"),
+    sa.Column("lineage", sa.Text, nullable=False, server_default="{}"),  # JSON object
+)
+
+# Which version serves a model, and the challenger rolled out beside it (canary or shadow).
+rollouts = sa.Table(
+    "rollouts",
+    metadata,
+    sa.Column("model", sa.String, primary_key=True),
+    sa.Column("champion", sa.Integer, nullable=False),
+    sa.Column("challenger", sa.Integer, nullable=True),
+    sa.Column("mode", sa.String, nullable=True),  # "canary" | "shadow" | NULL
+    sa.Column("share", sa.Float, nullable=False),  # canary: share of traffic to the challenger
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every decision of the closed loop (retrain fired or not, validation, promotion, rollback),
+# with its evidence: append-only.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("seq", _Seq, sa.Identity(), primary_key=True),
+    sa.Column("model", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("outcome", sa.String, nullable=False),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),  # JSON object
+    sa.Index(None, "model", "seq"),
+    sqlite_autoincrement=True,
 )
 
 prediction_batches = sa.Table(
@@ -88,7 +122,8 @@ predictions = sa.Table(
     sa.Column("score", sa.Text, nullable=True),  # JSON; NULL when there is none
     sa.Column("label", sa.Text, nullable=True),  # JSON, canonical; NULL until labelled
     sa.Column("labelled_at", UTCDateTime, nullable=True),
-    sa.UniqueConstraint("model", "id"),  # ids are unique per model, not across models
+    # Ids are unique per model version: a champion and its shadow log the same request id.
+    sa.UniqueConstraint("model", "version", "id"),
     sa.CheckConstraint(
         "(batch_seq IS NULL AND batch_row IS NULL AND features IS NOT NULL AND output IS NOT NULL)"
         " OR (batch_seq IS NOT NULL AND batch_row IS NOT NULL AND features IS NULL"
@@ -220,7 +255,7 @@ leases = sa.Table(
 )
 
 _Row: TypeAlias = "sa.Row[*tuple[Any, ...]]"
-_PREDICTION_ID_CONSTRAINT: Final = "uq_predictions_model_id"
+_PREDICTION_ID_CONSTRAINT: Final = "uq_predictions_model_version_id"
 _PREDICTION_COLUMNS: Final = (
     predictions.c.seq,
     predictions.c.id,

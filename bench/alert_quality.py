@@ -48,10 +48,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 import seismo  # noqa: E402
 from seismo.alerts import AlertConfig, Alerting, default_rules  # noqa: E402
 from seismo.examples.flights import flights  # noqa: E402
+from seismo.loop.models import register_model  # noqa: E402
 from seismo.monitor import Monitor, MonitorSettings, WindowHistory  # noqa: E402
 from seismo.service.app import create_app  # noqa: E402
 from seismo.service.config import ServiceSettings  # noqa: E402
-from seismo.service.models import register_model  # noqa: E402
 from seismo.store import open_store  # noqa: E402
 
 NUMERIC = ["dep_delay", "sched_dep_time", "distance"]

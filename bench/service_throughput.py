@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import seismo  # noqa: E402
+from seismo.loop.models import register_model  # noqa: E402
 from seismo.monitor import Monitor  # noqa: E402
-from seismo.service.models import register_model  # noqa: E402
 from seismo.store import open_store  # noqa: E402
 from seismo.store.base import Label, Prediction  # noqa: E402
 

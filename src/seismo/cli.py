@@ -280,7 +280,10 @@ def _renamed(report: DriftReport, reference: str, current: str) -> DriftReport:
     return replace(report, reference_name=reference, current_name=current)
 
 
-models_app = typer.Typer(help="Register and list models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="The model registry: register, list, show, roll out, promote, roll back.",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Manage the store's database schema.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
@@ -391,7 +394,7 @@ def models_register(
 ) -> None:
     """Register the next version of a model with its reference (training) data profile."""
     with _user_errors(debug):
-        from seismo.service.models import fit_reference_with_predictions, register_model
+        from seismo.loop.models import fit_reference_with_predictions, register_model
         from seismo.store import open_store
 
         settings = _settings(config, store)
@@ -411,6 +414,7 @@ def models_register(
                 models_dir=settings.models_dir,
                 task=task,
                 classes=[c.strip() for c in classes.split(",")] if classes else None,
+                training_data=str(reference) if model is not None else None,
             )
         finally:
             opened.close()
@@ -424,24 +428,237 @@ def models_register(
 
 @models_app.command("list")
 def models_list(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     config: ConfigOption = None,
     store: StoreOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """List registered model versions."""
+    """List registered model versions: status (champion, challenger, candidate, ...),
+    parent, and when each was registered."""
     with _user_errors(debug):
+        from seismo.loop.registry import serving
         from seismo.store import open_store
 
         opened = open_store(_settings(config, store).store)
         try:
-            for version in opened.list_model_versions():
+            rollouts = {}
+            for version in opened.list_model_versions(name):
+                if version.model not in rollouts:
+                    rollouts[version.model] = serving(opened, version.model)
+                rollout = rollouts[version.model]
+                status = version.status
+                if version.version == rollout.champion:
+                    status = "champion"
+                elif version.version == rollout.challenger:
+                    status = f"challenger ({rollout.mode}"
+                    status += f" {rollout.share:.0%})" if rollout.mode == "canary" else ")"
+                parent = f"from v{version.parent_version}" if version.parent_version else "-"
                 out.print(
-                    f"{_shown(version.model)}\tv{version.version}\t{version.task}\t"
-                    f"{version.created_at:%Y-%m-%d %H:%M}",
+                    f"{_shown(version.model)}\tv{version.version}\t{version.task}\t{status}\t"
+                    f"{parent}\t{version.created_at:%Y-%m-%d %H:%M}",
                     markup=False,
                 )
+            if name is not None and not rollouts:
+                raise InputError(f"no model named {name!r}")
         finally:
             opened.close()
+
+
+@models_app.command("show")
+def models_show(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int | None, typer.Option(help="A version (default: the champion).")] = None,
+    decisions: Annotated[int, typer.Option(help="How many recent decisions to show.")] = 10,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """A version with its lineage (training window, parent, validation, promotion) as JSON,
+    the rollout, and the loop's recent decisions."""
+    with _user_errors(debug):
+        from seismo.loop.registry import serving
+        from seismo.service.routes.models import decision_info, rollout_info, version_info
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            rollout = serving(opened, name)
+            number = version or rollout.champion
+            found = opened.get_model_version(name, number)
+            if found is None:
+                raise InputError(f"model {name!r} has no version {number}")
+            shown = {
+                **version_info(found, rollout),
+                "rollout": rollout_info(rollout),
+                "decisions": [
+                    decision_info(d) for d in opened.list_decisions(name, limit=decisions)
+                ],
+            }
+        finally:
+            opened.close()
+        out.print(json.dumps(shown, indent=2, default=str), markup=False, soft_wrap=True)
+
+
+ReasonOption = Annotated[str, typer.Option(help="Why (recorded with the decision).")]
+ByOption = Annotated[
+    str, typer.Option("--by", help="Who decides (recorded; default: your user name).")
+]
+
+
+def _actor(by: str) -> str:
+    import getpass
+
+    return by or getpass.getuser()
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="The version to make champion.")],
+    reason: ReasonOption = "",
+    by: ByOption = "",
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Make a version the champion (ending any canary or shadow); recorded."""
+    with _user_errors(debug):
+        from seismo.loop.registry import promote
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            promote(opened, name, version, actor=_actor(by), reason=reason)
+        finally:
+            opened.close()
+        out.print(f"{_shown(name)}: version {version} is the champion", markup=False)
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    reason: ReasonOption = "",
+    by: ByOption = "",
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """End a canary or shadow, or give traffic back to the champion the current one
+    replaced; recorded."""
+    with _user_errors(debug):
+        from seismo.loop.registry import rollback
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            rollout = rollback(opened, name, actor=_actor(by), reason=reason)
+        finally:
+            opened.close()
+        out.print(f"{_shown(name)}: version {rollout.champion} serves all traffic", markup=False)
+
+
+@models_app.command("rollout")
+def models_rollout(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[int, typer.Argument(help="The challenger version.")],
+    mode: Annotated[str, typer.Option(help="canary | shadow")] = "canary",
+    share: Annotated[float, typer.Option(help="Canary: share of :predict traffic.")] = 0.2,
+    reason: ReasonOption = "",
+    by: ByOption = "",
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Put a version beside the champion as a canary or a shadow; recorded."""
+    with _user_errors(debug):
+        from seismo.loop.registry import start_rollout
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            start_rollout(
+                opened, name, version, mode=mode, share=share, actor=_actor(by), reason=reason
+            )
+        finally:
+            opened.close()
+        what = f"a {share:.0%} canary" if mode == "canary" else "a shadow"
+        out.print(f"{_shown(name)}: version {version} is {what}", markup=False)
+
+
+@models_app.command("kserve-manifest")
+def models_kserve_manifest(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    storage_root: Annotated[
+        str,
+        typer.Option(help="Where the cluster reads models_dir from, e.g. s3://bucket/models."),
+    ],
+    namespace: Annotated[str | None, typer.Option(help="Kubernetes namespace.")] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Print a KServe InferenceService for the model: the champion, or, during a canary,
+    the challenger with canaryTrafficPercent (apply it over the champion's)."""
+    with _user_errors(debug):
+        from seismo.loop.kserve import inference_service, storage_uri, to_yaml
+        from seismo.loop.registry import serving
+        from seismo.store import open_store
+
+        opened = open_store(_settings(config, store).store)
+        try:
+            rollout = serving(opened, name)
+            canary = rollout.mode == "canary" and rollout.challenger is not None
+            number = rollout.challenger if canary and rollout.challenger else rollout.champion
+            found = opened.get_model_version(name, number)
+            if found is None:
+                raise InputError(f"model {name!r} has no version {number}")
+        finally:
+            opened.close()
+        manifest = inference_service(
+            name,
+            version=found,
+            storage_uri=storage_uri(storage_root, found),
+            canary_percent=round(rollout.share * 100) if canary else None,
+            namespace=namespace,
+        )
+        out.print(to_yaml(manifest), markup=False, soft_wrap=True, end="")
+
+
+loop_app = typer.Typer(help="The closed loop: retrain, validate, roll out.", no_args_is_help=True)
+app.add_typer(loop_app, name="loop")
+
+
+@loop_app.command("run")
+def loop_run(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Only these models (repeatable).")
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Judge rollouts under way and retrain where firing alerts' diagnoses call for it, once
+    (for cron or Airflow); every decision is printed and recorded."""
+    with _user_errors(debug):
+        from seismo.service.jobs import run_loop_once
+
+        counts = run_loop_once(_settings(config, store), str(config or "config"), model)
+        if counts["skipped"]:
+            out.print("loop: running elsewhere on this store; nothing was done", markup=False)
+            return
+        for decision in counts["decisions"]:
+            out.print(
+                _shown(
+                    f"{decision['model']}: {decision['kind']} {decision['outcome']}: "
+                    f"{decision['summary']}"
+                ),
+                markup=False,
+                soft_wrap=True,
+            )
+        if not counts["decisions"]:
+            out.print("loop: nothing to decide", markup=False)
+        if counts["errors"]:
+            raise typer.Exit(1)
 
 
 monitor_app = typer.Typer(help="The windowed monitor.", no_args_is_help=True)

@@ -18,8 +18,8 @@ from seismo.alerts import AlertConfig, Alerting, Outcome, Rule
 from seismo.alerts.delivery import DeliveryResult
 from seismo.alerts.model import Notification
 from seismo.alerts.sinks import Sink
+from seismo.loop.models import register_model
 from seismo.monitor import Monitor, MonitorSettings, WindowHistory
-from seismo.service.models import register_model
 from seismo.store import Label, Prediction, Store
 from tests.service.conftest import FEATURES, training_frame
 

@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import seismo
 from seismo.alerts import alert_id
+from seismo.loop.models import register_model
 from seismo.service.app import create_app
 from seismo.service.config import ServiceSettings
-from seismo.service.models import register_model
 from seismo.store import Store, open_store
 from tests.alerts.receivers import HttpReceiver
 from tests.service.conftest import FEATURES, training_frame

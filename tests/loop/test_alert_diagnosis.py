@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 import seismo
 from seismo.examples.flights import flights
+from seismo.loop.models import register_model
 from seismo.service.app import create_app
 from seismo.service.config import ServiceSettings
-from seismo.service.models import register_model
 from seismo.store import open_store
 
 FEATURES = ["dep_delay", "air_time", "distance", "hour", "carrier", "origin"]

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 import seismo
+from seismo.loop.models import register_model
 from seismo.monitor import Monitor, MonitorSettings, WindowHistory
 from seismo.monitor.prometheus import MonitorCollector
 from seismo.monitor.results import drift_series, performance_series
 from seismo.monitor.windows import WindowState
-from seismo.service.models import register_model
 from seismo.store import Label, Prediction, Store, open_store
 from seismo.store.base import WindowSummary
 from tests.service.conftest import FEATURES, training_frame

@@ -22,7 +22,7 @@ DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def _store(tmp_path: Path, models: tuple[str, ...] = ("alpha", "beta")) -> tuple[str, Store]:
-    from seismo.service.models import register_model
+    from seismo.loop.models import register_model
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     store = open_store(url, upgrade=True)

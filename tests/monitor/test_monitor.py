@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sklearn.metrics import accuracy_score, f1_score
 
 import seismo
+from seismo.loop.models import register_model
 from seismo.monitor import Monitor, MonitorSettings, WindowState, window_start
 from seismo.schema.types import Kind
 from seismo.service.app import create_app
 from seismo.service.config import ServiceSettings
-from seismo.service.models import register_model
 from seismo.store import open_store
 from tests.service.conftest import FEATURES, training_frame
 

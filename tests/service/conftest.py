@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 import seismo
+from seismo.loop.models import register_model
 from seismo.service.app import create_app
 from seismo.service.config import ServiceSettings
-from seismo.service.models import register_model
 from seismo.store import Store, open_store
 
 FEATURES = ["mean radius", "mean texture", "mean smoothness", "worst area", "tumor site"]

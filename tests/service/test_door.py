@@ -25,10 +25,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seismo
+from seismo.loop.models import register_model
 from seismo.monitor import Monitor, MonitorSettings
 from seismo.service.app import create_app
 from seismo.service.config import ServiceSettings
-from seismo.service.models import register_model
 from seismo.store import Store, open_store
 from tests.external import free_port, wait_ready
 from tests.service.conftest import FEATURES, create_store_with_model, training_frame

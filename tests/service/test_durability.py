@@ -14,7 +14,7 @@ import httpx
 import joblib
 
 import seismo
-from seismo.service.models import register_model
+from seismo.loop.models import register_model
 from seismo.store import open_store
 from tests.external import free_port, wait_ready
 from tests.service.conftest import FEATURES, fit_pipeline, training_frame

@@ -89,4 +89,11 @@ class Alerting:
 
     def run(self, now: datetime | None = None, models: Iterable[str] | None = None) -> Outcome:
         moment = now or datetime.now(UTC)
-        return self.book.apply(self.evaluator.evaluate(moment, models), moment)
+        decisions = self.evaluator.evaluate(moment, models, version=self.serving_version)
+        return self.book.apply(decisions, moment)
+
+    def serving_version(self, model: str) -> int | None:
+        """The version whose windows the model's alerts are about: the champion of its
+        rollout (a canary or shadow beside it is judged by the closed loop), else the newest."""
+        rollout = self.evaluator.history.store.get_rollout(model)
+        return None if rollout is None else rollout.champion

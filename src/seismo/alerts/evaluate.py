@@ -91,8 +91,20 @@ class Evaluator:
         self.rules = list(rules)
         self.explain = explain
 
-    def evaluate(self, now: datetime, models: Iterable[str] | None = None) -> list[Decision]:
-        """The decisions for the latest windows that closed by ``now``."""
+    def evaluate(
+        self,
+        now: datetime,
+        models: Iterable[str] | None = None,
+        *,
+        version: Callable[[str], int | None] | None = None,
+        strict: bool = False,
+    ) -> list[Decision]:
+        """The decisions for the latest windows that closed by ``now``.
+
+        Each model is judged on the windows of one version: ``version(model)`` (the serving
+        champion, while a challenger logs beside it), or the newest version with windows when
+        that one has none yet (never, with ``strict``: then the model is skipped).
+        """
         names = list(models) if models is not None else self.history.models()
         decisions: list[Decision] = []
         for model in names:
@@ -101,6 +113,7 @@ class Evaluator:
                 continue
             reach = max(_reach(rule) for rule in rules)
             by_segment: dict[str, list[Window]] = {}
+            wanted = version(model) if version is not None else None
             for window in self.history.latest(model, limit=reach + 1, end=now):
                 by_segment.setdefault(window.summary.segment, []).append(window)
             for segment, windows in sorted(by_segment.items()):
@@ -108,17 +121,28 @@ class Evaluator:
                 for rule in rules:
                     if segment and not rule.segments:
                         continue
-                    decision = self._decide(rule, model, segment, windows, now)
+                    decision = self._decide(rule, model, segment, windows, now, wanted, strict)
                     if decision is not None:
                         decisions.append(decision)
         return decisions
 
     def _decide(
-        self, rule: Rule, model: str, segment: str, windows: list[Window], now: datetime
+        self,
+        rule: Rule,
+        model: str,
+        segment: str,
+        windows: list[Window],
+        now: datetime,
+        wanted: int | None = None,
+        strict: bool = False,
     ) -> Decision | None:
         length = self.history.length
         latest_version = windows[-1].summary.version
+        if wanted is not None and (strict or any(w.summary.version == wanted for w in windows)):
+            latest_version = wanted
         chosen = [w for w in windows if w.summary.version == latest_version]
+        if not chosen:
+            return None
         timeline = [(w.summary.start, w.summary.end, points(rule.series, w)) for w in chosen]
         if rule.series == "volume.rows":
             until = _volume_until(rule, chosen[-1], now, length)

@@ -20,6 +20,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 from seismo.config.alerts import AlertsSection
 from seismo.config.errors import input_error
+from seismo.config.loop import LoopSection
 from seismo.config.types import ConfigModel, Duration, Port, duration_text, problem
 from seismo.errors import InputError
 
@@ -103,7 +104,7 @@ class AuthSection(ConfigModel):
     metrics_public: bool = Field(default=False, description="GET /metrics needs no token")
 
 
-_SECTIONS = ("auth", "monitor", "alerts")
+_SECTIONS = ("auth", "monitor", "alerts", "loop")
 
 
 class SeismoConfig(ConfigModel):
@@ -139,6 +140,10 @@ class SeismoConfig(ConfigModel):
     )
     alerts: AlertsSection = Field(
         default_factory=AlertsSection, description="rules, sinks and retries"
+    )
+    loop: LoopSection = Field(
+        default_factory=LoopSection,
+        description="the closed loop: retrain trigger, validation, canary or shadow rollout",
     )
 
     @model_validator(mode="before")

@@ -24,6 +24,7 @@ from seismo.service.config import monitor_config
 from seismo.service.errors import Problem, RequestError, invalid
 from seismo.service.limits import RequestLimits
 from seismo.service.routes import alerts, health, models, predictions, series
+from seismo.service.routes import loop as loop_routes
 from seismo.service.routes import metrics as metrics_routes
 from seismo.service.routes import monitor as monitor_routes
 from seismo.service.state import Models, ServiceMetrics, ServiceState, monitoring
@@ -40,6 +41,7 @@ ROUTERS = (
     predictions.router,
     series.router,
     monitor_routes.router,
+    loop_routes.router,
     alerts.router,
     metrics_routes.router,
 )

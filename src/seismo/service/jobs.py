@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from seismo.alerts import Outcome
+from seismo.alerts import Alerting, Outcome
+from seismo.config import SeismoConfig
+from seismo.loop.runner import LoopRun
 from seismo.monitor.job import RunReport
 from seismo.service.config import ServiceSettings
 from seismo.service.state import monitoring
-from seismo.store import open_store
+from seismo.store import Store, open_store
 
 
 def run_counts(report: RunReport, outcome: Outcome) -> dict[str, Any]:
@@ -69,6 +71,55 @@ def run_monitor_once(
         if report.busy:
             raise MonitorBusy(f"{report.busy} is in progress on this store; nothing was done")
         outcome = wired.alerting.run(models=models)
+        counts = run_counts(report, outcome)
+        if settings.loop.enabled:
+            counts["loop"] = loop_counts(
+                run_loop_with(store, settings, wired.alerting, list(models) if models else None)
+            )
     finally:
         store.close()
-    return run_counts(report, outcome)
+    return counts
+
+
+def run_loop_with(
+    store: Store,
+    settings: SeismoConfig,
+    alerting: Alerting,
+    models: list[str] | None = None,
+) -> LoopRun:
+    """One turn of the closed loop, its decisions notified through the alert sinks."""
+    from seismo.loop.notify import notifier
+    from seismo.loop.runner import run_loop
+
+    return run_loop(store, settings, alerting=alerting, models=models, notify=notifier(alerting))
+
+
+def run_loop_once(
+    settings: SeismoConfig, source: str, models: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The loop alone, on the store's current windows and alerts (``seismo loop run``)."""
+    store = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+    try:
+        wired = monitoring(store, settings, source)
+        result = run_loop_with(store, settings, wired.alerting, list(models) if models else None)
+    finally:
+        store.close()
+    return loop_counts(result)
+
+
+def loop_counts(result: LoopRun) -> dict[str, Any]:
+    return {
+        "skipped": result.skipped,
+        "decisions": [
+            {
+                "seq": d.seq,
+                "model": d.model,
+                "kind": d.kind,
+                "outcome": d.outcome,
+                "version": d.version,
+                "summary": d.summary,
+            }
+            for d in result.decisions
+        ],
+        "errors": result.errors,
+    }

@@ -100,14 +100,39 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+_INSTANCE: dict[str, Any] = {
+    "description": "features by name, or their values in the model's feature order",
+    "anyOf": [_FEATURES, {"type": "array", "items": _VALUE}],
+}
 PREDICT_BODY = json_body(
-    _batch(
-        "instances",
-        {
-            "description": "features by name, or their values in the model's feature order",
-            "anyOf": [_FEATURES, {"type": "array", "items": _VALUE}],
-        },
-    )
+    {
+        "anyOf": [
+            {
+                "type": "object",
+                "required": ["instances"],
+                "properties": {
+                    "instances": {"type": "array", "items": _INSTANCE},
+                    "ids": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "one id per instance (default: made by seismo)",
+                    },
+                    "keys": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "one routing key per instance: a canary sends the same "
+                        "key to the same version (default: the id)",
+                    },
+                    "timestamps": {
+                        "type": "array",
+                        "items": _TIMESTAMP,
+                        "description": "when each request happened, for replays (default: now)",
+                    },
+                },
+            },
+            {"type": "array", "items": _INSTANCE},
+        ]
+    }
 )
 PREDICTIONS_BODY = json_body(_batch("predictions", _PREDICTION))
 LABELS_BODY = json_body(_batch("labels", _LABEL))
@@ -116,6 +141,33 @@ ACK_BODY = json_body(
         "type": "object",
         "required": ["by"],
         "properties": {"by": {"type": "string"}, "comment": {"type": "string"}},
+    }
+)
+TRANSITION_BODY = json_body(
+    {
+        "type": "object",
+        "required": ["by"],
+        "properties": {
+            "by": {"type": "string", "description": "who decides (recorded)"},
+            "reason": {"type": "string", "description": "why (recorded)"},
+        },
+    }
+)
+ROLLOUT_BODY = json_body(
+    {
+        "type": "object",
+        "required": ["by"],
+        "properties": {
+            "by": {"type": "string", "description": "who decides (recorded)"},
+            "reason": {"type": "string"},
+            "mode": {"enum": ["canary", "shadow"], "description": "default: canary"},
+            "share": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 1,
+                "description": "canary: share of :predict traffic (default 0.2)",
+            },
+        },
     }
 )
 SILENCE_BODY = json_body(

@@ -637,3 +637,58 @@ def parse_labels(
     if problems:
         raise invalid(problems, "labels")
     return labels
+
+
+def predict_options(
+    document: Any, rows: int, *, now: datetime, max_future_skew: timedelta
+) -> tuple[list[str], list[str], list[datetime]]:
+    """The optional lists of a ``:predict`` body, one entry per instance: ``ids`` (default:
+    made by seismo), ``keys`` (what a canary routes by, so the same key always gets the same
+    version; default: the id) and ``timestamps`` (when the request happened, for replays and
+    backfills; default: now). Every problem is reported at once."""
+    found: list[Problem] = []
+    given: dict[str, list[Any]] = {}
+    if isinstance(document, Mapping):
+        for field in ("ids", "keys", "timestamps"):
+            value = document.get(field)
+            if value is None:
+                continue
+            if not isinstance(value, list) or len(value) != rows:
+                found.append(Problem(field, f"a list of {rows} values, one per instance"))
+                continue
+            given[field] = value
+    ids = new_ids(rows)
+    for i, value in enumerate(given.get("ids", ())):
+        if type(value) is int and abs(value) < 10**MAX_ID_CHARS:
+            value = str(value)
+        problem = id_problem(value)
+        if problem is not None:
+            found.append(Problem(f"ids[{i}]", problem))
+        else:
+            ids[i] = value
+    if "ids" in given and len(set(ids)) != len(ids):
+        found.append(Problem("ids", "ids must be unique within a request"))
+    keys = list(ids)
+    for i, value in enumerate(given.get("keys", ())):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        problem = id_problem(value)
+        if problem is not None:
+            found.append(Problem(f"keys[{i}]", problem))
+        else:
+            keys[i] = value
+    timestamps = [now] * rows
+    latest = now + max_future_skew
+    for i, value in enumerate(given.get("timestamps", ())):
+        timestamp, problem_found = parse_timestamp(value, f"timestamps[{i}]")
+        if problem_found is not None:
+            found.append(problem_found)
+        elif timestamp is not None and timestamp > latest:
+            found.append(
+                Problem(f"timestamps[{i}]", _future_problem(timestamp, latest, max_future_skew))
+            )
+        elif timestamp is not None:
+            timestamps[i] = timestamp
+    if found:
+        raise invalid(found)
+    return ids, keys, timestamps

@@ -11,12 +11,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from seismo.alerts import Alerting
 from seismo.config import SeismoConfig, alerts_config
+from seismo.errors import InputError
+from seismo.loop.models import HostedModel
+from seismo.loop.registry import serving
 from seismo.monitor import Monitor, WindowHistory
 from seismo.monitor.history import Window
 from seismo.service.auth import Authenticator
 from seismo.service.errors import RequestError
-from seismo.service.models import HostedModel
-from seismo.store import GroupCommitWriter, Store
+from seismo.store import GroupCommitWriter, Rollout, Store
 
 MODEL_REFRESH_SECONDS = 5.0
 
@@ -82,6 +84,12 @@ class ServiceMetrics:
             ["model"],
             registry=self.registry,
         )
+        self.shadow_errors = Counter(
+            "seismo_shadow_errors",
+            "Requests a shadow version failed to score (the champion still answered)",
+            ["model"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "seismo_request_seconds",
             "Request latency",
@@ -91,30 +99,70 @@ class ServiceMetrics:
         )
 
 
+@dataclass(frozen=True)
+class Serving:
+    """What answers a model's ``:predict``: the champion, and a canary or shadow beside it."""
+
+    rollout: Rollout
+    champion: HostedModel
+    challenger: HostedModel | None = None
+
+
 class Models:
-    """Latest version of each model, loaded once and refreshed when a new version appears."""
+    """The serving versions of each model, loaded once and refreshed (at most every
+    ``MODEL_REFRESH_SECONDS``) when a registration, promotion or rollout changes them."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._cache: dict[str, tuple[float, HostedModel]] = {}
+        self._cache: dict[str, tuple[float, Serving]] = {}
 
     def get(self, name: str) -> HostedModel:
+        """The champion: what labels, logged predictions and model info are checked against."""
+        return self.serving(name).champion
+
+    def forget(self, name: str) -> None:
+        """Reload ``name`` on its next request (after a promotion or rollout here)."""
+        self._cache.pop(name, None)
+
+    def serving(self, name: str) -> Serving:
         now = time.monotonic()
         cached = self._cache.get(name)
         if cached is not None and now - cached[0] < MODEL_REFRESH_SECONDS:
             return cached[1]
-        version = self._store.get_model_version(name)
-        if version is None:
+        try:
+            rollout = serving(self._store, name)
+        except InputError:
             known = sorted({v.model for v in self._store.list_model_versions()})
             raise RequestError(
                 404, "unknown_model", f"no model named {name!r}; registered models: {known}"
-            )
-        if cached is not None and cached[1].version.version == version.version:
-            hosted = cached[1]
-        else:
-            hosted = HostedModel.load(version)
-        self._cache[name] = (now, hosted)
-        return hosted
+            ) from None
+        loaded = (
+            {}
+            if cached is None
+            else {
+                hosted.version.version: hosted
+                for hosted in (cached[1].champion, cached[1].challenger)
+                if hosted is not None
+            }
+        )
+
+        def load(number: int) -> HostedModel:
+            if number in loaded:
+                return loaded[number]
+            version = self._store.get_model_version(name, number)
+            if version is None:
+                raise RequestError(
+                    503, "model_unavailable", f"model {name!r} version {number} is not registered"
+                )
+            return HostedModel.load(version)
+
+        current = Serving(
+            rollout,
+            load(rollout.champion),
+            None if rollout.challenger is None else load(rollout.challenger),
+        )
+        self._cache[name] = (now, current)
+        return current
 
 
 @dataclass

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from seismo.monitor.job import RunReport
 from seismo.service.deps import State, scope
 from seismo.service.errors import RequestError
-from seismo.service.jobs import run_counts
+from seismo.service.jobs import run_counts, run_loop_with
 from seismo.service.openapi import READ_ERRORS, errors
 from seismo.service.state import ServiceState
 
@@ -49,5 +49,11 @@ async def schedule(state: ServiceState, every: float) -> None:
             report = await run_in_threadpool(_monitor, state)
             if not report.busy:
                 await run_in_threadpool(state.alerting.run)
+                if state.settings.loop.enabled:
+                    result = await run_in_threadpool(
+                        run_loop_with, state.store, state.settings, state.alerting
+                    )
+                    for decision in result.decisions:
+                        state.models.forget(decision.model)
         except Exception:  # keep serving predictions whatever the monitor hits
             log.exception("monitor run failed")

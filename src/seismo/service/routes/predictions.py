@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from functools import partial
@@ -13,16 +14,23 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from seismo.ids import new_ids
+from seismo.loop.models import HostedModel
+from seismo.loop.registry import routes_to_challenger
 from seismo.service.deps import State, json_body, scope
 from seismo.service.errors import RequestError
-from seismo.service.models import HostedModel
 from seismo.service.openapi import LABELS_BODY, PREDICT_BODY, PREDICTIONS_BODY, WRITE_ERRORS
-from seismo.service.payloads import feature_rows, logged_predictions, parse_labels, rows_of
-from seismo.service.state import ServiceState
+from seismo.service.payloads import (
+    feature_rows,
+    logged_predictions,
+    parse_labels,
+    predict_options,
+    rows_of,
+)
+from seismo.service.state import ServiceState, Serving
 from seismo.store.base import Prediction
 
 router = APIRouter(tags=["predictions"], responses=WRITE_ERRORS)
+log = logging.getLogger(__name__)
 
 
 async def _log(state: ServiceState, rows: list[Prediction], model: str, endpoint: str) -> None:
@@ -35,9 +43,12 @@ async def _log(state: ServiceState, rows: list[Prediction], model: str, endpoint
     "/v1/models/{name}:predict", dependencies=[scope("predict")], openapi_extra=PREDICT_BODY
 )
 async def predict(name: str, request: Request, state: State) -> Response:
+    """Answer with the champion (or, for a canary's share of keys, the challenger); a shadow
+    scores every instance too, is logged under its own version, and is not returned."""
     started = time.perf_counter()
-    hosted: HostedModel = await run_in_threadpool(state.models.get, name)
-    if hosted.estimator is None:
+    current: Serving = await run_in_threadpool(state.models.serving, name)
+    champion = current.champion
+    if champion.estimator is None:
         raise RequestError(
             409,
             "not_hosted",
@@ -47,29 +58,94 @@ async def predict(name: str, request: Request, state: State) -> Response:
     settings = state.settings
     document = await json_body(request, batch=True)
     instances = rows_of(document, "instances", settings.max_batch_rows)
-    rows = feature_rows(instances, "instances", hosted.features, hosted.kinds)
-    try:
-        outputs, scores = await run_in_threadpool(hosted.predict, rows)
-    except (ValueError, TypeError) as error:
-        raise RequestError(422, "model_error", f"the model could not predict: {error}") from None
-    now = datetime.now(UTC)
-    version = hosted.version.version
-    ids = new_ids(len(rows))
+    rows = feature_rows(instances, "instances", champion.features, champion.kinds)
+    ids, keys, timestamps = predict_options(
+        document, len(rows), now=datetime.now(UTC), max_future_skew=settings.max_future_skew
+    )
+    rollout, challenger = current.rollout, current.challenger
+    canary = [challenger is not None and routes_to_challenger(rollout, key) for key in keys]
+    answering = [challenger if to_challenger else champion for to_challenger in canary]
+    outputs: list[Any] = [None] * len(rows)
+    scores: list[Any] | None = None
+    for hosted in {id(h): h for h in answering if h is not None}.values():
+        chosen = [i for i, h in enumerate(answering) if h is hosted]
+        part_outputs, part_scores = await _predict(hosted, [rows[i] for i in chosen])
+        for position, i in enumerate(chosen):
+            outputs[i] = part_outputs[position]
+        if part_scores is not None:
+            scores = scores or [None] * len(rows)
+            for position, i in enumerate(chosen):
+                scores[i] = part_scores[position]
+    versions = [h.version.version for h in answering if h is not None]
     records = [
-        Prediction(ids[i], name, version, now, row, output, None if scores is None else scores[i])
-        for i, (row, output) in enumerate(zip(rows, outputs, strict=True))
+        Prediction(
+            ids[i],
+            name,
+            versions[i],
+            timestamps[i],
+            row,
+            outputs[i],
+            None if scores is None else scores[i],
+        )
+        for i, row in enumerate(rows)
     ]
+    if rollout.mode == "shadow" and challenger is not None:
+        records.extend(await _shadow(state, name, challenger, rows, ids, timestamps))
     await _log(state, records, name, "predict")
     state.metrics.latency.labels("predict").observe(time.perf_counter() - started)
     response: dict[str, Any] = {
         "predictions": outputs,
-        "ids": [r.id for r in records],
+        "ids": ids,
         "model_name": name,
-        "model_version": version,
+        "model_version": champion.version.version,
     }
+    if any(canary):
+        response["model_versions"] = versions
     if scores is not None:
         response["scores"] = scores
     return json_response(response)
+
+
+async def _predict(hosted: HostedModel, rows: list[dict[str, Any]]) -> tuple[list[Any], Any]:
+    try:
+        return await run_in_threadpool(hosted.predict, rows)
+    except (ValueError, TypeError, KeyError) as error:
+        raise RequestError(
+            422,
+            "model_error",
+            f"model version {hosted.version.version} could not predict: {error}",
+        ) from None
+
+
+async def _shadow(
+    state: ServiceState,
+    name: str,
+    shadow: HostedModel,
+    rows: list[dict[str, Any]],
+    ids: list[str],
+    timestamps: list[datetime],
+) -> list[Prediction]:
+    """The shadow's predictions of the same requests, logged under its version; a shadow
+    that fails is counted and logged, and never fails the request."""
+    try:
+        outputs, scores = await run_in_threadpool(shadow.predict, rows)
+    except Exception:
+        log.exception("shadow version %d of %s failed", shadow.version.version, name)
+        state.metrics.shadow_errors.labels(name).inc()
+        return []
+    version = shadow.version.version
+    return [
+        Prediction(
+            ids[i],
+            name,
+            version,
+            timestamps[i],
+            row,
+            outputs[i],
+            None if scores is None else scores[i],
+        )
+        for i, row in enumerate(rows)
+    ]
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import threading
@@ -54,8 +55,19 @@ def register_model(
     task: str | None = None,
     classes: list[str] | None = None,
     description: str = "",
+    training_data: Any = None,
+    sample_rows: int = 5000,
+    status: str = "registered",
+    parent_version: int | None = None,
+    lineage: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Register the next version of ``name`` with its reference profile.
+
+    A version registered by hand (``status="registered"``) serves at once; the closed loop
+    registers retrained ones as ``"candidate"``, which serve nobody until rolled out. With
+    ``training_data`` (the rows the model was fitted on, with the target column the reference
+    schema names) up to ``sample_rows`` of them are kept beside the artifact, so a retrain
+    can mix them with recent labelled predictions.
 
     With ``model_file`` (a joblib-saved scikit-learn estimator or pipeline) the service hosts
     it: the task and classes come from the estimator (``predict_proba`` and ``classes_`` make a
@@ -103,22 +115,44 @@ def register_model(
         )
     latest = store.get_model_version(name)
     number = latest.version + 1 if latest else 1
+    lineage = dict(lineage or {})
     if model_file is not None:
         target = Path(models_dir) / name / f"v{number}" / Path(model_file).name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(model_file, target)
         artifact = str(target)
+        targets = [c.name for c in reference.schema.with_role(Role.TARGET)]
+        if training_data is not None and targets and sample_rows > 0:
+            from seismo.loop.train import SAMPLE_FILE, save_sample
+
+            kept = save_sample(
+                _to_pandas(training_data),
+                list(features),
+                targets[0],
+                target.parent / SAMPLE_FILE,
+                sample_rows,
+            )
+            lineage["training_sample"] = {"rows": kept, "target": targets[0]}
+    reference_bytes = reference.to_bytes()
+    lineage.setdefault("profile_sha256", hashlib.sha256(reference_bytes).hexdigest())
     version = store.add_model_version(
         name,
         task=task,
-        reference=reference.to_bytes(),
+        reference=reference_bytes,
         artifact=artifact,
         classes=tuple(classes or ()),
         features=tuple(features),
         description=description,
+        parent_version=parent_version,
+        status=status,
+        lineage=lineage,
     )
     if version.version != number:  # another registration won the race for this number
         raise InputError(f"model {name!r}: registered concurrently; register again")
+    if status == "registered":
+        from seismo.loop.registry import registered_by_hand
+
+        registered_by_hand(store, version)
     return version
 
 

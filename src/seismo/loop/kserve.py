@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from seismo.errors import InputError
-from seismo.service.models import MODEL_NAME, TASKS
+from seismo.loop.models import MODEL_NAME, TASKS
 from seismo.store.base import ModelVersion
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -91,7 +91,7 @@ def kubernetes_name(model: str) -> str:
     that share a beginning stay apart. Names that differ only in case or in those separators
     (``Flights_v2`` and ``flights.v2``) map to the same service: deploy only one of them to
     a namespace. Raises :class:`~seismo.errors.InputError` for a name seismo would not
-    register (see ``seismo.service.models.MODEL_NAME``).
+    register (see ``seismo.loop.models.MODEL_NAME``).
 
     Examples
     --------

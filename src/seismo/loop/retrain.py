@@ -35,6 +35,7 @@ from seismo.loop.train import (
     load_sample,
     load_trainer,
 )
+from seismo.performance.metrics import Task
 from seismo.store.base import Decision, ModelVersion, Store
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,12 @@ class Trigger:
     summary: str = ""
     window_start: datetime | None = None
     diagnosis: dict[str, Any] = field(default_factory=dict)
+
+
+def task_of(name: str) -> Task:
+    if name not in ("classification", "regression"):
+        raise InputError(f"unknown task {name!r}")
+    return "classification" if name == "classification" else "regression"
 
 
 def default_metric(version: ModelVersion) -> str:
@@ -435,7 +442,7 @@ def validate(
         challenger=[str(o) for o in challenger_outputs]
         if version.task != "regression"
         else challenger_outputs,
-        task=version.task,
+        task=task_of(version.task),
         metric=metric,
         classes=list(version.classes) or None,
         champion_scores=champion_scores if binary else None,

@@ -27,7 +27,7 @@ import numpy as np
 from seismo.config.loop import LoopPolicy
 from seismo.loop.data import Labelled, labelled
 from seismo.loop.registry import Notify, promote, record, rollback
-from seismo.loop.retrain import default_metric
+from seismo.loop.retrain import default_metric, task_of
 from seismo.store.base import Decision, ModelVersion, Store
 
 #: The alerts firing on one version of a model: (rule, summary) pairs.
@@ -170,7 +170,7 @@ def compare_live(
             y_true=truth(ours),
             champion=outputs(ours),
             challenger=outputs(theirs),
-            task=champion.task,
+            task=task_of(champion.task),
             metric=metric,
             classes=list(champion.classes) or None,
             champion_scores=scores(ours),
@@ -183,7 +183,7 @@ def compare_live(
         groups = compare_groups(
             champion=(truth(ours), outputs(ours), scores(ours)),
             challenger=(truth(theirs), outputs(theirs), scores(theirs)),
-            task=champion.task,
+            task=task_of(champion.task),
             metric=metric,
             classes=list(champion.classes) or None,
             alpha=policy.alpha,

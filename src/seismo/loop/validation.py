@@ -112,8 +112,10 @@ __all__ = [
     "BootstrapResult",
     "Comparison",
     "DeLongResult",
+    "GroupComparison",
     "McNemarResult",
     "SegmentComparison",
+    "compare_groups",
     "compare_models",
     "delong",
     "mcnemar",
@@ -1646,3 +1648,105 @@ def _signed(value: float) -> str:
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+# ----------------------------------------------------------------------------- two samples
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """Two versions judged on *different* rows (a canary: each request went to one of them).
+
+    ``improvement`` is signed as everywhere here (> 0: the challenger is better) and
+    ``interval`` is its percentile bootstrap interval at level ``1 - 2 alpha``, each replicate
+    resampling the two groups independently.
+    """
+
+    metric: str
+    champion_rows: int
+    challenger_rows: int
+    champion: float
+    challenger: float
+    improvement: float
+    interval: tuple[float, float]
+    alpha: float
+    resamples: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "champion_rows": self.champion_rows,
+            "challenger_rows": self.challenger_rows,
+            "champion": _finite_or_none(self.champion),
+            "challenger": _finite_or_none(self.challenger),
+            "improvement": _finite_or_none(self.improvement),
+            "interval": [_finite_or_none(self.interval[0]), _finite_or_none(self.interval[1])],
+            "alpha": self.alpha,
+            "resamples": self.resamples,
+        }
+
+
+Group = tuple[ArrayLike, ArrayLike, ArrayLike | None]  # labels, outputs, scores
+
+
+def compare_groups(
+    *,
+    champion: Group,
+    challenger: Group,
+    task: Task,
+    metric: str,
+    classes: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> GroupComparison:
+    """The challenger's improvement over the champion when each answered its own rows.
+
+    Each group is ``(labels, outputs, scores)`` (scores: positive-class probabilities, for
+    roc_auc and log_loss). The metric of each group is computed as :func:`compare_models`
+    computes it; the interval comes from resampling each group's rows independently.
+    """
+    if not 0 < alpha < 0.5:
+        raise InputError(f"alpha must lie in (0, 0.5), got {alpha}")
+    if resamples < 100:
+        raise InputError(f"resamples: at least 100, got {resamples}")
+    prepared = []
+    for labels, outputs, scores in (champion, challenger):
+        prepared.append(
+            _prepare(
+                y_true=labels,
+                champion=outputs,
+                challenger=outputs,
+                task=task,
+                metric=metric,
+                classes=classes,
+                champion_scores=scores,
+                challenger_scores=scores,
+            )
+        )
+    chosen = prepared[0].metric
+    ours, theirs = (holdout.paired.values(None)[0] for holdout in prepared)
+    rng = np.random.default_rng(seed)
+    replicates = np.empty(resamples)
+    for i in range(resamples):
+        a, b = (
+            holdout.paired.values(rng.integers(0, holdout.rows, holdout.rows))[0]
+            for holdout in prepared
+        )
+        replicates[i] = _improvement(chosen, a, b)
+    finite = replicates[np.isfinite(replicates)]
+    if len(finite) < resamples // 2:
+        low = high = math.nan
+    else:
+        low, high = (float(v) for v in np.quantile(finite, [alpha, 1 - alpha]))
+    return GroupComparison(
+        metric=chosen.name,
+        champion_rows=prepared[0].rows,
+        challenger_rows=prepared[1].rows,
+        champion=float(ours),
+        challenger=float(theirs),
+        improvement=float(_improvement(chosen, ours, theirs)),
+        interval=(low, high),
+        alpha=alpha,
+        resamples=resamples,
+    )

@@ -691,15 +691,7 @@ def loop_run(
         if counts["skipped"]:
             out.print("loop: running elsewhere on this store; nothing was done", markup=False)
             return
-        for decision in counts["decisions"]:
-            out.print(
-                _shown(
-                    f"{decision['model']}: {decision['kind']} {decision['outcome']}: "
-                    f"{decision['summary']}"
-                ),
-                markup=False,
-                soft_wrap=True,
-            )
+        _print_decisions(counts)
         if not counts["decisions"]:
             out.print("loop: nothing to decide", markup=False)
         if counts["errors"]:
@@ -742,8 +734,26 @@ def monitor_run(
                 markup=False,
                 highlight=False,
             )
-        if counts["errors"]:
+        loop = counts.get("loop")
+        if loop is not None:
+            _print_decisions(loop)
+        if counts["errors"] or (loop is not None and loop["errors"]):
             raise typer.Exit(EXIT_DRIFT)
+
+
+def _print_decisions(counts: dict[str, Any]) -> None:
+    """The loop's decisions, one line each; its failures on stderr."""
+    for decision in counts["decisions"]:
+        out.print(
+            _shown(
+                f"loop: {decision['model']}: {decision['kind']} {decision['outcome']}: "
+                f"{decision['summary']}"
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
+    for model, message in counts["errors"].items():
+        err.print(_shown(f"loop: {model} failed: {message}"), markup=False, highlight=False)
 
 
 alerts_app = typer.Typer(

@@ -35,6 +35,7 @@ from seismo.loop.train import (
     load_sample,
     load_trainer,
 )
+from seismo.monitor.history import WindowHistory
 from seismo.performance.metrics import Task
 from seismo.store.base import Decision, ModelVersion, Store
 
@@ -208,8 +209,13 @@ def retrain(
     models_dir: str | Path,
     trigger: Decision | None = None,
     notify: Notify | None = None,
+    history: WindowHistory | None = None,
 ) -> RetrainOutcome:
-    """Train, register, validate and (if it passes) roll out a challenger."""
+    """Train, register, validate and (if it passes) roll out a challenger.
+
+    With ``history``, every window of the training range is diagnosed first and the rows of
+    windows diagnosed ``pipeline_error`` are left out of training and validation (a retrain
+    must never learn a broken pipeline, even one that raised no alert)."""
     rollout = serving(store, model)
     champion_version = store.get_model_version(model, rollout.champion)
     if champion_version is None or champion_version.artifact is None:
@@ -220,6 +226,12 @@ def retrain(
     champion = HostedModel.load(champion_version)
     start = now - policy.training_window
     rows = unique_requests(labelled(store, model, start=start, end=now))
+    excluded = broken_windows(history, model, start, now) if history is not None else []
+    for broken in excluded:
+        inside = (rows.timestamps >= _moment(broken["start"])) & (
+            rows.timestamps < _moment(broken["end"])
+        )
+        rows = rows.take(~inside)
     if len(rows) < 2:
         raise InputError(f"model {model!r}: no labelled predictions since {start:%Y-%m-%d}")
     cut = _holdout_start(rows, policy.holdout)
@@ -251,6 +263,7 @@ def retrain(
         context,
         holdout,
         trigger,
+        excluded,
     )
     challenger = HostedModel.load(candidate)
     validation = validate(
@@ -335,6 +348,7 @@ def _register(
     context: TrainingContext,
     holdout: Labelled,
     trigger: Decision | None,
+    excluded: list[dict[str, Any]],
 ) -> ModelVersion:
     import joblib
 
@@ -363,6 +377,7 @@ def _register(
                 "sources": data.sources,
                 "trainer": policy.trainer,
             },
+            "excluded": excluded,
             "holdout": {
                 "start": _iso(holdout.timestamps[0]) if len(holdout) else None,
                 "end": _iso(holdout.timestamps[-1]) if len(holdout) else None,
@@ -466,3 +481,33 @@ def validate(
         evidence={**result, "as_of": now.isoformat()},
         notify=notify,
     )
+
+
+def broken_windows(
+    history: WindowHistory, model: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The windows in [start, end) whose data a pipeline error broke (their diagnosis)."""
+    from seismo.loop.diagnosis import diagnose_profiles
+
+    broken = []
+    for window in history.windows(model, start=start, end=end, segment=""):
+        try:
+            diagnosis = diagnose_profiles(window.reference(), window.state.profile, window.report)
+        except Exception:  # an undiagnosable window is kept out too: it is not known good
+            log.exception("diagnosing %r for a retrain failed", window)
+            diagnosis = None
+        if diagnosis is None or diagnosis.cause.value == "pipeline_error":
+            broken.append(
+                {
+                    "start": window.summary.start.isoformat(),
+                    "end": window.summary.end.isoformat(),
+                    "version": window.summary.version,
+                    "reason": diagnosis.summary if diagnosis is not None else "not diagnosed",
+                }
+            )
+    return broken
+
+
+def _moment(text: str) -> np.datetime64:
+    moment = datetime.fromisoformat(text).astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(moment, "us")

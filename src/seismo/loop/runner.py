@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LEASE = "loop"
+#: The alerts that roll a challenger back: its performance and its data quality (drift of its
+#: inputs against its own, more recent, training data says nothing against it).
+JUDGED = ("performance.", "quality.")
 LEASE_LENGTH = timedelta(minutes=30)
 
 
@@ -141,6 +144,7 @@ def _one_model(
             models_dir=settings.models_dir,
             trigger=decision,
             notify=notify,
+            history=alerting.evaluator.history if alerting is not None else None,
         )
         if outcome.validation is not None:
             made.append(outcome.validation)
@@ -156,20 +160,28 @@ def _diagnosis(alert: dict[str, Any]) -> dict[str, Any]:
 
 
 def _challenger_alerts(alerting: Alerting) -> rollouts.VersionAlerts:
-    def firing(model: str, version: int, now: datetime) -> list[tuple[str, str]]:
+    """The performance and data-quality rules firing on the challenger's own windows and not
+    on the champion's: an alert both versions raise (the data moved for everyone) says nothing
+    against the challenger."""
+
+    def firing_on(model: str, version: int, now: datetime) -> dict[str, str]:
         decisions = alerting.evaluator.evaluate(
             now, [model], version=lambda _: version, strict=True
         )
-        return [
-            (
-                d.rule.name,
-                "; ".join(
-                    f"{f.key or d.rule.series} {f.value:.4g} {f.side} {f.bound:.4g}"
-                    for f in d.findings
-                ),
+        return {
+            f"{d.rule.name}/{d.segment}": "; ".join(
+                f"{f.key or d.rule.series} {f.value:.4g} {f.side} {f.bound:.4g}" for f in d.findings
             )
             for d in decisions
-            if d.verdict == "firing" and d.version == version
-        ]
+            if d.verdict == "firing" and d.version == version and d.rule.series.startswith(JUDGED)
+        }
+
+    def firing(model: str, version: int, now: datetime) -> list[tuple[str, str]]:
+        theirs = firing_on(model, version, now)
+        if not theirs:
+            return []
+        rollout = alerting.evaluator.history.store.get_rollout(model)
+        ours = firing_on(model, rollout.champion, now) if rollout is not None else {}
+        return [(key.rstrip("/"), text) for key, text in theirs.items() if key not in ours]
 
     return firing

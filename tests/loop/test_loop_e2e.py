@@ -248,3 +248,120 @@ def test_a_shadow_is_logged_under_its_version_and_never_answers(
             assert rows[(2, prediction_id)] == (str(shadow_expected[i]), label)
     finally:
         store.close()
+
+
+def _turn(http: httpx.Client) -> list[dict[str, Any]]:
+    assert http.post("/v1/monitor/run").status_code == 200
+    answer = http.post("/v1/loop/run")
+    assert answer.status_code == 200, answer.text
+    decisions: list[dict[str, Any]] = answer.json()["decisions"]
+    return decisions
+
+
+def test_a_worse_challenger_is_never_promoted(
+    served: Any, frame: pd.DataFrame, champion: Path
+) -> None:
+    """Retrained on shuffled labels, the challenger fails validation and serves nobody; rolled
+    out by hand as a canary anyway, it is rolled back on its live performance."""
+    loop = (
+        "  min_labelled_rows: 500\n  cooldown: 1m\n  metric: log_loss\n"
+        "  trainer: tests.loop.trainers:shuffled\n  canary_share: 0.5\n"
+        "  promote_min_labelled_rows: 300"
+    )
+    http, url = served(loop, ["flights"], champion, frame)
+    fired = []
+    for part in _weeks(frame, MARCH, 4):
+        _replay(http, "flights", part)
+        fired += _turn(http)
+    kinds = [(d["kind"], d["outcome"]) for d in fired]
+    assert ("retrain", "fired") in kinds and ("validation", "failed") in kinds, kinds
+    assert ("validation", "passed") not in kinds and ("rollout", "started") not in kinds
+    versions = http.get("/v1/models/flights/versions").json()
+    worse = [v for v in versions["versions"] if v["version"] > 1]
+    assert worse and all(v["status"] == "rejected" for v in worse)
+    assert versions["rollout"]["challenger"] is None
+    rejected = worse[0]
+    validation = rejected["lineage"]["validation"]
+    assert validation["passed"] is False and validation["improvement"] < 0
+    assert rejected["lineage"]["training"]["sources"]["reference_sample"] > 0
+    # By hand, as a canary: judged on live traffic and rolled back.
+    answer = http.post(
+        f"/v1/models/flights/versions/{rejected['version']}:rollout",
+        json={"by": "test", "share": 0.5, "reason": "try it anyway"},
+    )
+    assert answer.status_code == 200, answer.text
+    decided: list[dict[str, Any]] = []
+    for part in _weeks(frame, MARCH + 4 * WEEK, 3):
+        answered = _replay(http, "flights", part)
+        assert set(answered.get("model_versions", [])) <= {1, rejected["version"]}
+        decided += _turn(http)
+        if any(d["kind"] == "rollback" for d in decided):
+            break
+    rollbacks = [d for d in decided if d["kind"] == "rollback"]
+    assert rollbacks and not any(d["kind"] == "promotion" for d in decided), decided
+    assert "worse than the champion" in rollbacks[0]["summary"]
+    assert http.get("/v1/models/flights").json()["rollout"] == {
+        "model": "flights",
+        "champion": 1,
+        "challenger": None,
+        "mode": None,
+        "share": 0.0,
+        "started_at": None,
+    }
+    store = open_store(url)
+    try:
+        evidence = store.list_decisions("flights", kind="rollback")[0].evidence
+        assert evidence["status"] == "worse" and evidence["interval"][1] < 0
+        assert evidence["champion_rows"] >= 300 and evidence["challenger_rows"] >= 300
+    finally:
+        store.close()
+
+
+def test_a_canary_no_worse_is_promoted_and_routing_is_sticky(
+    served: Any, frame: pd.DataFrame, champion: Path, tmp_path: Path
+) -> None:
+    """The champion's own pipeline as a canary: not worse, so promoted; each tail number
+    always gets the same version while the canary runs."""
+    loop = "  metric: log_loss\n  promote_min_labelled_rows: 300\n  promote_margin: 0.02"
+    http, url = served(loop, ["flights"], champion, frame)
+    copy = tmp_path / "copy.joblib"
+    copy.write_bytes(champion.read_bytes())
+    store = open_store(url)
+    try:
+        version = register_model(
+            store,
+            "flights",
+            reference=fit_reference_with_predictions(
+                frame[frame["time_hour"] < MARCH][[*story.FEATURES, story.TARGET]].head(5000),
+                None,
+                copy,
+            ),
+            model_file=copy,
+            models_dir=tmp_path / "models",
+            status="candidate",
+            parent_version=1,
+        )
+    finally:
+        store.close()
+    answer = http.post(
+        f"/v1/models/flights/versions/{version.version}:rollout",
+        json={"by": "test", "share": 0.4},
+    )
+    assert answer.status_code == 200, answer.text
+    seen: dict[str, set[int]] = {}
+    decided: list[dict[str, Any]] = []
+    for part in _weeks(frame, MARCH, 3):
+        answered = _replay(http, "flights", part)
+        for key, number in zip(part["tailnum"], answered["model_versions"], strict=True):
+            seen.setdefault(key, set()).add(number)
+        decided += _turn(http)
+        if any(d["kind"] == "promotion" for d in decided):
+            break
+    assert all(len(numbers) == 1 for numbers in seen.values())
+    share = sum(numbers == {version.version} for numbers in seen.values()) / len(seen)
+    assert 0.3 < share < 0.5
+    promoted = [d for d in decided if d["kind"] == "promotion"]
+    assert promoted and "not worse" in promoted[0]["summary"], decided
+    info = http.get("/v1/models/flights").json()
+    assert info["version"] == version.version and info["status"] == "champion"
+    assert info["lineage"]["promoted"]["replaced"] == 1

@@ -27,6 +27,9 @@ from seismo.store import open_store
 
 MARCH = datetime(2013, 3, 1, tzinfo=UTC)
 WEEK = timedelta(days=7)
+TARGET_SCHEMA = SchemaOverrides.from_dict(
+    {"columns": {story.TARGET: {"role": "target", "kind": "categorical"}}}, source="test"
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +47,7 @@ def champion(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def _register(url: str, models_dir: Path, name: str, frame: pd.DataFrame, artifact: Path) -> None:
     training = frame[frame["time_hour"] < MARCH][[*story.FEATURES, story.TARGET]]
-    schema = SchemaOverrides.from_dict(
-        {"columns": {story.TARGET: {"role": "target", "kind": "categorical"}}}, source="test"
-    )
-    reference = fit_reference_with_predictions(training, schema, artifact, name="Jan-Feb")
+    reference = fit_reference_with_predictions(training, TARGET_SCHEMA, artifact, name="Jan-Feb")
     store = open_store(url, upgrade=True)
     try:
         register_model(
@@ -332,8 +332,8 @@ def test_a_canary_no_worse_is_promoted_and_routing_is_sticky(
             store,
             "flights",
             reference=fit_reference_with_predictions(
-                frame[frame["time_hour"] < MARCH][[*story.FEATURES, story.TARGET]].head(5000),
-                None,
+                frame[frame["time_hour"] < MARCH][[*story.FEATURES, story.TARGET]],
+                TARGET_SCHEMA,
                 copy,
             ),
             model_file=copy,

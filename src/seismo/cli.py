@@ -349,6 +349,18 @@ def _settings(config: Path | None, store: str | None) -> SeismoConfig:
     return settings.model_copy(update={"store": store_url(store, "--store")})
 
 
+@contextmanager
+def _opened(config: Path | None, store: str | None) -> Iterator[Any]:
+    """The store of ``--config`` / ``--store``, closed after use."""
+    from seismo.store import open_store
+
+    opened = open_store(_settings(config, store).store)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
@@ -482,10 +494,8 @@ def models_list(
     parent, and when each was registered."""
     with _user_errors(debug):
         from seismo.loop.registry import serving
-        from seismo.store import open_store
 
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             rollouts = {}
             for version in opened.list_model_versions(name):
                 if version.model not in rollouts:
@@ -505,8 +515,6 @@ def models_list(
                 )
             if name is not None and not rollouts:
                 raise InputError(f"no model named {name!r}")
-        finally:
-            opened.close()
 
 
 @models_app.command("show")
@@ -523,10 +531,8 @@ def models_show(
     with _user_errors(debug):
         from seismo.loop.registry import serving
         from seismo.service.routes.models import decision_info, rollout_info, version_info
-        from seismo.store import open_store
 
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             rollout = serving(opened, name)
             number = version or rollout.champion
             found = opened.get_model_version(name, number)
@@ -539,8 +545,6 @@ def models_show(
                     decision_info(d) for d in opened.list_decisions(name, limit=decisions)
                 ],
             }
-        finally:
-            opened.close()
         out.print(json.dumps(shown, indent=2, default=str), markup=False, soft_wrap=True)
 
 
@@ -569,13 +573,9 @@ def models_promote(
     """Make a version the champion (ending any canary or shadow); recorded."""
     with _user_errors(debug):
         from seismo.loop.registry import promote
-        from seismo.store import open_store
 
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             promote(opened, name, version, actor=_actor(by), reason=reason)
-        finally:
-            opened.close()
         out.print(f"{_shown(name)}: version {version} is the champion", markup=False)
 
 
@@ -592,13 +592,9 @@ def models_rollback(
     replaced; recorded."""
     with _user_errors(debug):
         from seismo.loop.registry import rollback
-        from seismo.store import open_store
 
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             rollout = rollback(opened, name, actor=_actor(by), reason=reason)
-        finally:
-            opened.close()
         out.print(f"{_shown(name)}: version {rollout.champion} serves all traffic", markup=False)
 
 
@@ -617,15 +613,11 @@ def models_rollout(
     """Put a version beside the champion as a canary or a shadow; recorded."""
     with _user_errors(debug):
         from seismo.loop.registry import start_rollout
-        from seismo.store import open_store
 
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             start_rollout(
                 opened, name, version, mode=mode, share=share, actor=_actor(by), reason=reason
             )
-        finally:
-            opened.close()
         what = f"a {share:.0%} canary" if mode == "canary" else "a shadow"
         out.print(f"{_shown(name)}: version {version} is {what}", markup=False)
 
@@ -647,18 +639,14 @@ def models_kserve_manifest(
     with _user_errors(debug):
         from seismo.loop.kserve import inference_service, model_storage_uri, to_yaml
         from seismo.loop.registry import serving
-        from seismo.store import open_store
 
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             rollout = serving(opened, name)
             canary = rollout.mode == "canary" and rollout.challenger is not None
             number = rollout.challenger if canary and rollout.challenger else rollout.champion
             found = opened.get_model_version(name, number)
             if found is None:
                 raise InputError(f"model {name!r} has no version {number}")
-        finally:
-            opened.close()
         manifest = inference_service(
             name,
             version=found,
@@ -1005,13 +993,8 @@ def tokens_list(
 ) -> None:
     """The tokens in the store (names and scopes; the tokens themselves are not kept)."""
     with _user_errors(debug):
-        from seismo.store import open_store
-
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             tokens = opened.list_tokens()
-        finally:
-            opened.close()
         if not tokens:
             out.print("no tokens: the service is open to anyone who can reach it", markup=False)
         for token in tokens:
@@ -1034,18 +1017,13 @@ def tokens_revoke(
     with _user_errors(debug):
         from datetime import UTC, datetime
 
-        from seismo.store import open_store
-
-        opened = open_store(_settings(config, store).store)
-        try:
+        with _opened(config, store) as opened:
             if not opened.revoke_token(name, at=datetime.now(UTC)):
                 known = [t.name for t in opened.list_tokens() if t.active]
                 raise InputError(
                     f"no active token named {_shown(name)}; active tokens: "
                     f"{', '.join(_shown(k) for k in known) or 'none'}"
                 )
-        finally:
-            opened.close()
         out.print(f"revoked token {_shown(name)}", markup=False)
 
 

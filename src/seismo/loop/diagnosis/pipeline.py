@@ -37,38 +37,22 @@ they are not given, the diagnosis says it could not tell them apart instead of g
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from seismo.drift.result import ColumnDrift, DriftReport
+from seismo.loop.diagnosis.result import Action, Cause, Diagnosis, Finding
+from seismo.loop.diagnosis.result import round_number as _round
+from seismo.loop.diagnosis.result import shown as _shown
 from seismo.profile.categorical import CategoricalProfile
 from seismo.profile.dataset import DatasetProfile, Reference
 from seismo.profile.numeric import NumericProfile
 from seismo.schema.types import Role
-
-
-class Cause(StrEnum):
-    PIPELINE_ERROR = "pipeline_error"
-    COVARIATE_DRIFT = "covariate_drift"
-    CONCEPT_DRIFT = "concept_drift"
-    PRIOR_SHIFT = "prior_shift"
-    NONE = "none"
-
-
-class Action(StrEnum):
-    FIX_PIPELINE = "fix_pipeline"
-    RETRAIN = "retrain"
-    ROLLBACK = "rollback"
-    INVESTIGATE = "investigate"
-    NONE = "none"
-
 
 #: Unit factors a rescaled column is recognised by (each also as its inverse).
 UNIT_FACTORS: Mapping[str, float] = {
@@ -88,61 +72,6 @@ UNIT_SCALES: Mapping[str, float] = {
     **{f"inverse {name}": 1 / factor for name, factor in UNIT_FACTORS.items()},
     **{f"10^{power}": 10.0**power for power in (-6, -3, -2, -1, 1, 2, 3, 6)},
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One piece of the explanation: its cause, what kind of problem, where, and the numbers."""
-
-    cause: Cause
-    kind: str
-    columns: tuple[str, ...]
-    evidence: Mapping[str, Any]
-    summary: str
-    strength: float = 1.0  # how sure this finding is, in [0, 1]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cause": self.cause.value,
-            "kind": self.kind,
-            "columns": list(self.columns),
-            "evidence": dict(self.evidence),
-            "summary": self.summary,
-        }
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """The explanation of a change: the cause, the action it calls for, how sure, and why."""
-
-    cause: Cause
-    action: Action
-    confidence: float
-    findings: tuple[Finding, ...] = ()
-    labels: bool = False  # whether labels were available to tell concept drift and prior shift
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def summary(self) -> str:
-        if not self.findings:
-            return "nothing material changed"
-        head = self.findings[0].summary
-        more = len(self.findings) - 1
-        return head + (f" (and {more} more finding{'s' * (more > 1)})" if more else "")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cause": self.cause.value,
-            "action": self.action.value,
-            "confidence": round(self.confidence, 3),
-            "summary": self.summary,
-            "labels": self.labels,
-            "findings": [finding.to_dict() for finding in self.findings],
-            "notes": list(self.notes),
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
 
 
 @dataclass(frozen=True)
@@ -631,21 +560,3 @@ def _null_spike(
             f"{name}: {after:.0%} of the values are missing ({before:.0%} in the reference)",
         )
     return None
-
-
-def _round(value: float | None, digits: int = 6) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return float(f"{value:.{digits}g}")
-
-
-def _shown(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Sequence):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")

@@ -25,14 +25,13 @@ unit_change    the current values are the reference's rescaled (``a·x``, or ``a
 reencoded      most current values of a categorical column are values the reference never had,
                about as many distinct ones as the reference's categories, in the same
                proportions once sorted
-out_of_range   at least 5% of the values sit on one value outside the reference's range (a
-               sentinel such as -1 or 9999), or a column that was never negative has 1% or more
-               negative values
+out_of_range   at least 5% of the values sit on one value outside the reference's range that
+               reads as a placeholder (:func:`is_sentinel`: 0, -1, ±9, ±99, ..., or further
+               beyond the range than the range is wide), or a column that was never
+               negative has 1% or more negative values
 =============  ===============================================================================
 
-Without a pipeline error, drifted features make ``covariate_drift`` and no drift ``none``.
-Concept drift and prior shift need labels (and, for concept drift, the model's outputs); where
-they are not given, the diagnosis says it could not tell them apart instead of guessing.
+What comes after the pipeline errors (drift, labels, a model) is in :mod:`.engine`.
 """
 
 from __future__ import annotations
@@ -45,8 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from seismo.drift.result import ColumnDrift, DriftReport
-from seismo.loop.diagnosis.result import Action, Cause, Diagnosis, Finding
+from seismo.loop.diagnosis.result import Cause, Finding
 from seismo.loop.diagnosis.result import round_number as _round
 from seismo.loop.diagnosis.result import shown as _shown
 from seismo.profile.categorical import CategoricalProfile
@@ -128,77 +126,6 @@ def pipeline_findings(
             found.extend(_categorical(column.name, ref, cur, policy))
     found.sort(key=lambda f: -f.strength)
     return found
-
-
-def diagnose_profiles(
-    reference: Reference,
-    current: DatasetProfile,
-    report: DriftReport | None = None,
-    *,
-    policy: PipelinePolicy | None = None,
-) -> Diagnosis:
-    """Diagnose a current profile (a window, a table) against the reference."""
-    from seismo.drift.engine import compare_profiles
-
-    pipeline = pipeline_findings(reference, current, policy)
-    if pipeline:
-        return Diagnosis(
-            Cause.PIPELINE_ERROR,
-            Action.FIX_PIPELINE,
-            max(f.strength for f in pipeline),
-            tuple(pipeline),
-            notes=("a pipeline error comes first: no retrain until the data is fixed",),
-        )
-    report = report or compare_profiles(reference, current)
-    drifted = [c for c in report.columns if c.drifted and c.role is Role.FEATURE]
-    no_labels = (
-        "no labels in the current data: concept drift and prior shift cannot be told apart "
-        "from covariate drift",
-    )
-    if not drifted:
-        return Diagnosis(Cause.NONE, Action.NONE, 0.9, notes=no_labels)
-    drifted.sort(key=lambda c: -_leading_ratio(c))
-    findings = tuple(_feature_drift(c) for c in drifted)
-    share = len(drifted) / max(1, report.dataset.features_tested)
-    return Diagnosis(
-        Cause.COVARIATE_DRIFT,
-        Action.RETRAIN,
-        min(0.9, 0.6 + 0.3 * share),
-        findings,
-        notes=no_labels,
-    )
-
-
-def _leading_ratio(column: ColumnDrift) -> float:
-    """The largest effect over its bar (how far past its bar the column drifted)."""
-    ratios = [e.value / e.threshold for e in column.effects if e.threshold and e.threshold > 0]
-    return max(ratios, default=0.0)
-
-
-def _feature_drift(column: ColumnDrift) -> Finding:
-    leading = max(
-        (e for e in column.effects if e.threshold and e.threshold > 0),
-        key=lambda e: e.value / e.threshold,
-        default=None,
-    )
-    evidence: dict[str, Any] = {"p_value_adjusted": column.p_value_adjusted}
-    if leading is not None:
-        evidence.update(
-            effect=leading.name, value=_round(leading.value), bar=_round(leading.threshold)
-        )
-    return Finding(
-        Cause.COVARIATE_DRIFT,
-        "feature_drift",
-        (column.column,),
-        evidence,
-        f"{column.column}: drifted ({column.severity.value}"
-        + (
-            f", {leading.name} {leading.value:.3g} over a bar of {leading.threshold:.3g})"
-            if leading is not None
-            else ")"
-        ),
-        strength=0.8,
-    )
 
 
 def _numeric(
@@ -398,6 +325,22 @@ def _cdf_gap(ref: NumericProfile, cur: NumericProfile, a: float, b: float) -> fl
     return float(np.max(np.abs(current - rescaled)))
 
 
+#: Values a pipeline writes for "unknown": 0, -1 and the runs of nines.
+CONVENTIONAL_SENTINELS = frozenset(
+    {0.0, -1.0, *(sign * (10.0**digits - 1) for sign in (1, -1) for digits in range(1, 8))}
+)
+
+
+def is_sentinel(value: float, low: float, high: float) -> bool:
+    """A value beyond the range ``[low, high]`` that reads as a placeholder: a conventional
+    sentinel, or further beyond the range than the range is wide (a value just past the
+    range, such as 3 cylinders where the reference had 4 to 8, is new data, not a sentinel)."""
+    if value in CONVENTIONAL_SENTINELS:
+        return True
+    distance = low - value if value < low else value - high
+    return distance > 0 and distance >= max(high - low, 0.0) and (high > low or distance >= 1)
+
+
 def _unit_factor(scale: float, policy: PipelinePolicy) -> str | None:
     """The unit factor ``scale`` is close to (by name), if any."""
     for shown, candidate in UNIT_SCALES.items():
@@ -419,7 +362,11 @@ def _out_of_range(
         for index, side in ((0, "below"), (len(counts) - 1, "above")):
             share = counts[index] / n
             low, high = cur.bin_minima[index], cur.bin_maxima[index]
-            if share >= policy.sentinel_share and low == high:
+            if (
+                share >= policy.sentinel_share
+                and low == high
+                and is_sentinel(low, ref.minimum, ref.maximum)
+            ):
                 out.append(
                     Finding(
                         Cause.PIPELINE_ERROR,

@@ -19,10 +19,13 @@ step_change    with a time column (role ``timestamp``, else the only datetime co
                values of a numeric column, in time order, switch at one instant: to missing
                (95% after, at most the reference's share plus 5 points before), to one value
                until the end (that varied before and was rare in the reference), or to the
-               earlier values times ``k`` or plus ``c`` (the rank change point of the values or
-               of their distance to the median; the later values fit the earlier ones
-               transformed within sampling noise, do not fit them as they are, and each side
-               is steady: its halves differ by at most a third of the jump).
+               earlier values times ``k`` or plus ``c``: the stretch just after the instant
+               differs from the stretch just before (KS, 5% of the rows each) by at least
+               0.25 and twice as much as neighbouring stretches differ anywhere else,
+               the end of the series still differs, and the stretch after fits the one before
+               times ``k`` or plus ``c`` within sampling noise; or the values leave the
+               precision they were recorded to (see ``unit_change``) at one instant and stay
+               off it (95% after, 1% before).
 =============  ===============================================================================
 """
 
@@ -68,7 +71,7 @@ class RawPolicy:
     step_min_share: float = 0.02
     step_null_after: float = 0.95
     step_jump: float = 0.25  # KS distance between the sides as they are, at least
-    step_steady: float = 1 / 3  # each side's halves differ by at most this share of the jump
+    step_steady: float = 0.5  # neighbouring stretches elsewhere differ by at most this share
     step_rare: float = 0.5  # the value a column switches to had at most this share before
 
 
@@ -253,7 +256,14 @@ def _step(
             f"stuck at {_shown(value)} from then on",
         )
     finite = np.isfinite(values)
-    found_level = _level(values[finite], least, policy)
+    ref_values = (
+        reference_rows.numeric[name]
+        if reference_rows is not None and name in reference_rows.numeric
+        else values[finite][: len(values) // 3]
+    )
+    found_level = _precision_step(values[finite], ref_values, least, policy) or _level(
+        values[finite], least, policy
+    )
     if found_level is None:
         return None
     at, numbers, text = found_level
@@ -277,6 +287,46 @@ def _to_missing(
     if before > ref_missing + 0.05:
         return None
     return at, before, float(missing[at:].mean())
+
+
+def _precision_step(
+    values: Float, reference: Float, least: int, policy: RawPolicy
+) -> tuple[int, dict[str, Any], str] | None:
+    """The values leave the precision they were recorded to (the reference's, a power of ten)
+    at one instant and stay off it: a transform downstream (a rescaling, an offset) that the
+    values' own wandering cannot mimic."""
+    step = precision(reference[np.isfinite(reference)], policy.lattice_share)
+    if step is None:
+        return None
+    ratio = values / step
+    off = (values != 0) & (np.abs(ratio - np.round(ratio)) > 1e-6 + 1e-9 * np.abs(ratio))
+    found = _to_missing(off, least, 1 - policy.lattice_share, policy)
+    if found is None:
+        return None
+    at, before_share, after_share = found
+    width = min(max(least, len(values) // 20), at, len(values) - at)
+    before, after = values[at - width : at], values[at : at + width]
+    numbers: dict[str, Any] = {
+        "change": "precision",
+        "precision": _round(step),
+        "off_precision_before": _round(before_share),
+        "off_precision_after": _round(after_share),
+        "median_before": _round(float(np.median(before))),
+        "median_after": _round(float(np.median(after))),
+    }
+    text = f"off the recorded precision ({_shown(step)}) from then on"
+    later = values[at:][values[at:] != 0]
+    for transform, (factor, offset) in TRANSFORMS.items():
+        if _on_lattice((later - offset) / factor, step) >= policy.lattice_share:
+            numbers.update(change="scaled", factor=_round(factor), unit=transform)
+            text = f"× {factor:.4g} ({transform}) from then on"
+            break
+    else:
+        shift = float(np.median(after) - np.median(before))
+        if _ks(before + shift, after) < _ks(before, after):
+            numbers.update(change="shifted", offset=_round(shift))
+            text = f"+ {shift:.4g} from then on, off the recorded precision ({_shown(step)})"
+    return at, numbers, text
 
 
 def _to_constant(
@@ -305,55 +355,51 @@ def _to_constant(
     return at, float(last)
 
 
+def _ks(a: Float, b: Float) -> float:
+    return float(stats.ks_2samp(a, b).statistic) if len(a) and len(b) else 0.0
+
+
 def _level(values: Float, least: int, policy: RawPolicy) -> tuple[int, dict[str, Any], str] | None:
-    """A change of level or scale at one point: the rank change point (Pettitt) of the values,
-    or of their distance to the median, checked as ``×k`` or ``+c`` of the earlier values."""
+    """A change of level or scale at one point, told from the series' own wandering: the
+    values just after the instant differ from those just before (KS between the ``width``
+    rows on either side) far more than neighbouring stretches differ anywhere else, the end of
+    the series still differs (it persisted), and the later stretch is the earlier one times
+    ``k`` or plus ``c``."""
     n = len(values)
-    if n < 2 * least or np.all(values == values[0]):
+    width = min(max(least, n // 20), 2_000)
+    if n < 4 * width or np.all(values == values[0]):
         return None
-    split = np.arange(least, n - least + 1)
-    best_at, best_score = -1, 0.0
-    for series in (values, np.abs(values - np.median(values))):
-        ranks = stats.rankdata(series)
-        u = 2 * np.cumsum(ranks)[split - 1] - split * (n + 1)
-        score = np.abs(u) / (n**1.5)
-        index = int(np.argmax(score))
-        if score[index] > best_score:
-            best_at, best_score = int(split[index]), float(score[index])
-    if best_at < 0:
+    stride = max(1, width // 4)
+    points = np.arange(width, n - width + 1, stride)
+    gaps = np.asarray([_ks(values[t - width : t], values[t : t + width]) for t in points])
+    rough = int(points[int(np.argmax(gaps))])
+    fine = np.arange(max(width, rough - stride), min(n - width, rough + stride) + 1)
+    at = int(
+        fine[int(np.argmax([_ks(values[t - width : t], values[t : t + width]) for t in fine]))]
+    )
+    before, after = values[at - width : at], values[at : at + width]
+    jump = _ks(before, after)
+    noise = 1.95 * math.sqrt(2 / width)  # KS critical value of two stretches, p = 0.001
+    elsewhere = gaps[np.abs(points - at) >= width]
+    usual = float(np.max(elsewhere)) if len(elsewhere) else 0.0
+    if jump < max(policy.step_jump, noise, usual / policy.step_steady):
         return None
-    before, after = values[:best_at], values[best_at:]
-    jump = float(stats.ks_2samp(before, after).statistic)
-    noise = 1.95 * math.sqrt(1 / len(before) + 1 / len(after))  # KS critical value, p = 0.001
-    if jump < max(policy.step_jump, 1.5 * noise):
-        return None
-    for side in (before, after):
-        half = len(side) // 2
-        if half >= least // 2 and half >= 10:
-            wobble = float(stats.ks_2samp(side[:half], side[half:]).statistic)
-            if wobble > policy.step_steady * jump:
-                return None
+    if _ks(before, values[-width:]) < jump / 2:
+        return None  # it did not last: an episode, not a step
     candidates: list[tuple[float, str, dict[str, Any], str]] = []
     spread_before = float(np.subtract(*np.percentile(before, [75, 25])))
     spread_after = float(np.subtract(*np.percentile(after, [75, 25])))
     if spread_before > 0 and spread_after > 0:
         factor = spread_after / spread_before
-        distance = float(stats.ks_2samp(before * factor, after).statistic)
         candidates.append(
-            (
-                distance,
-                "scaled",
-                {"factor": _round(factor)},
-                f"× {factor:.4g} from then on",
-            )
+            (_ks(before * factor, after), "scaled", {"factor": _round(factor)}, f"× {factor:.4g}")
         )
     shift = float(np.median(after) - np.median(before))
-    distance = float(stats.ks_2samp(before + shift, after).statistic)
     candidates.append(
-        (distance, "shifted", {"offset": _round(shift)}, f"+ {shift:.4g} from then on")
+        (_ks(before + shift, after), "shifted", {"offset": _round(shift)}, f"+ {shift:.4g}")
     )
     distance, change, numbers, text = min(candidates, key=lambda c: c[0])
-    if distance > noise or distance > jump / 3:
+    if distance > max(noise, jump / 3):
         return None
     numbers.update(
         change=change,
@@ -361,8 +407,9 @@ def _level(values: Float, least: int, policy: RawPolicy) -> tuple[int, dict[str,
         median_after=_round(float(np.median(after))),
         shape_distance=_round(distance),
         jump_distance=_round(jump),
+        usual_distance=_round(usual),
     )
-    return best_at, numbers, text
+    return at, numbers, text + " from then on"
 
 
 def _step_finding(

@@ -113,7 +113,10 @@ def _with_labels(
             0.8,
             (label_checks.prior_finding(task, shift), *drift.findings),
             labels=True,
-            notes=("the label mix moved, the inputs of each class did not: reweight or retrain",),
+            notes=(
+                "the label mix moved, the inputs of each class did not: reweight or retrain",
+                *drift.notes,
+            ),
         )
     space = label_checks.InputSpace(ref, task.features)
     near = label_checks.Neighbours.find(ref, cur, space, policy)
@@ -137,6 +140,7 @@ def _with_labels(
             labels=True,
             notes=(
                 "performance fell beyond what the input shift explains: retrain on recent labels",
+                *drift.notes,
             ),
         )
     if drift.cause is Cause.COVARIATE_DRIFT:
@@ -146,6 +150,7 @@ def _with_labels(
             drift.confidence,
             (*drift.findings, label_checks.performance_finding(task, found, by_model)),
             labels=True,
+            notes=drift.notes,
         )
     if shift.moved:
         return Diagnosis(
@@ -190,6 +195,8 @@ def _drift(
 
     report = report or compare_profiles(reference, current)
     drifted = [c for c in report.columns if c.drifted and c.role is Role.FEATURE]
+    if ranked:
+        notes = (*notes, f"features ranked by drift × importance ({ranked[1]})")
     if not drifted:
         return Diagnosis(Cause.NONE, Action.NONE, 0.9, notes=notes)
     weights = ranked[0] if ranked else {}
@@ -197,8 +204,6 @@ def _drift(
     drifted.sort(key=lambda c: -_leading_ratio(c) * (weights.get(c.column, 0.0) if ranked else 1.0))
     findings = tuple(_feature_drift(c, weights.get(c.column) if ranked else None) for c in drifted)
     share = len(drifted) / max(1, report.dataset.features_tested)
-    if ranked:
-        notes = (*notes, f"features ranked by drift × importance ({ranked[1]})")
     return Diagnosis(
         Cause.COVARIATE_DRIFT, Action.RETRAIN, min(0.9, 0.6 + 0.3 * share), findings, notes=notes
     )

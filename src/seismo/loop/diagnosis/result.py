@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,23 @@ class Diagnosis:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=json_default)
+
+    def to_html(
+        self,
+        path: str | Path | None = None,
+        *,
+        reference_name: str = "reference",
+        current_name: str = "current",
+    ) -> str:
+        """One self-contained HTML page of the diagnosis (written to ``path`` when given)."""
+        from seismo.report.html import render_diagnosis_html
+
+        page = render_diagnosis_html(
+            json.loads(self.to_json()), reference_name=reference_name, current_name=current_name
+        )
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
 
 
 def round_number(value: float | None, digits: int = 6) -> float | None:

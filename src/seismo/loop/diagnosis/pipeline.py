@@ -13,7 +13,9 @@ kind           rule
 =============  ===============================================================================
 schema_change  a reference column is absent, or a numeric column's values are mostly not numbers
 null_spike     the missing share rose by at least 10 points and at least doubled (and beyond
-               four binomial standard errors of the reference share)
+               four binomial standard errors of the reference share); in a column mostly
+               missing already, a quarter of the present values gone is a null spike too,
+               less sure (action ``investigate``)
 stuck          a column that varied in the reference holds a single value (numeric: minimum
                equals maximum; categorical: one value takes 99% where none took 90%)
 unit_change    the current values are the reference's rescaled (``a·x``, or ``a·x + b``): the
@@ -79,6 +81,7 @@ class PipelinePolicy:
     min_rows: int = 30
     invalid_share: float = 0.2
     null_rise: float = 0.1
+    null_present_loss: float = 0.25  # or this share of the present values gone
     stuck_share: float = 0.99
     stuck_reference_share: float = 0.9
     unit_shape: float = 0.03  # KS distance to the rescaled reference (or 3 noise SDs ...
@@ -500,12 +503,18 @@ def _null_spike(
         return None
     before, after = ref_missing / ref_count, cur_missing / cur_count
     noise = 4 * math.sqrt(max(before * (1 - before), 1 / ref_count) / cur_count)
-    if after - before >= max(policy.null_rise, noise) and after >= 2 * before:
-        return Finding(
-            Cause.PIPELINE_ERROR,
-            "null_spike",
-            (name,),
-            {"reference_missing_share": _round(before), "current_missing_share": _round(after)},
-            f"{name}: {after:.0%} of the values are missing ({before:.0%} in the reference)",
-        )
-    return None
+    if after - before < max(policy.null_rise, noise):
+        return None
+    doubled = after >= 2 * before
+    # A column mostly missing already cannot double: a quarter of what was there gone is as
+    # telling, but less sure (look before fixing).
+    if not doubled and (1 - after) > (1 - policy.null_present_loss) * (1 - before):
+        return None
+    return Finding(
+        Cause.PIPELINE_ERROR,
+        "null_spike",
+        (name,),
+        {"reference_missing_share": _round(before), "current_missing_share": _round(after)},
+        f"{name}: {after:.0%} of the values are missing ({before:.0%} in the reference)",
+        1.0 if doubled else 0.7,
+    )

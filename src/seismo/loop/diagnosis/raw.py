@@ -9,9 +9,13 @@ unit_change    *exact rescaled match*: the reference's values are recorded to a 
                current values divided by a unit factor ``k`` (:data:`UNIT_SCALES`, with the
                Fahrenheit offset) land on that precision (99%) where the reference's own
                values divided by ``k`` do not (at most half, and so unlikely that
-               ``share ** rows`` is below one in a million), and dividing by ``k`` brings the
-               distribution closer to the reference (smaller KS distance). Measurement
-               precision survives genuine change; a unit conversion multiplies it by ``k``.
+               ``share ** rows`` is below one in a million); and either the current values as
+               they are left that precision (at most half on it), or dividing by ``k`` brings
+               the distribution closer to the reference (smaller KS distance: values that kept
+               the precision may only have been rounded more coarsely). Measurement precision
+               survives genuine change; a unit conversion multiplies it by ``k``. A column
+               with no such precision but few repeated values (at most 200 distinct, each seen
+               four times on average) is matched on the reference's own values instead.
 out_of_range   one value beyond the reference's range takes at least 5% of the current values
                and is a conventional sentinel (0, -1, ±9, ±99, ...) or lies further beyond the
                range than the range is wide.
@@ -66,6 +70,7 @@ class RawPolicy:
     lattice_share: float = 0.99
     lattice_reference_share: float = 0.5
     lattice_chance: float = 1e-6
+    known_values: int = 200  # a column of at most this many distinct values is matched by value
     sentinel_share: float = 0.05
     step_min_rows: int = 30
     step_min_share: float = 0.02
@@ -134,31 +139,59 @@ def precision(values: Float, share: float = 0.99) -> float | None:
     return None
 
 
+def _in_set(values: Float, known: Float) -> float:
+    """Share of ``values`` equal (to float rounding) to one of the sorted ``known`` values."""
+    if len(values) == 0 or len(known) == 0:
+        return 0.0
+    where = np.clip(np.searchsorted(known, values), 1, len(known) - 1)
+    nearest = np.minimum(np.abs(known[where - 1] - values), np.abs(known[where] - values))
+    return float(np.mean(nearest <= 1e-9 * np.maximum(np.abs(values), 1e-12)))
+
+
 def _exact_rescaling(name: str, ref: Float, cur: Float, policy: RawPolicy) -> Finding | None:
-    step = precision(ref, policy.lattice_share)
-    if step is None:
-        return None
+    """The current values are the reference's times a unit factor, exactly: back-transformed
+    they sit on the reference's recorded precision, or (a column of few repeated values with
+    no decimal precision) on the reference's own values."""
     ref_nonzero, cur_nonzero = ref[ref != 0], cur[cur != 0]
     if len(cur_nonzero) < policy.min_rows:
         return None
+    step = precision(ref, policy.lattice_share)
+    known = np.unique(ref_nonzero)
+    if step is not None:
+        shown = f"the reference's precision ({_shown(step)})"
+
+        def fits(values: Float) -> float:
+            return _on_lattice(values, step)
+
+    elif len(known) <= policy.known_values and len(known) <= len(ref_nonzero) / 4:
+        shown = f"the reference's {len(known)} distinct values"
+
+        def fits(values: Float) -> float:
+            return _in_set(values, known)
+
+    else:
+        return None
     as_they_are = float(stats.ks_2samp(ref, cur).statistic)
-    best: tuple[float, str, float, float, float] | None = None
+    best: tuple[float, str, float, float, float, float] | None = None
     for transform, (factor, offset) in TRANSFORMS.items():
-        back = (cur_nonzero - offset) / factor
-        if _on_lattice(back, step) < policy.lattice_share:
+        back = fits((cur_nonzero - offset) / factor)
+        if back < policy.lattice_share:
             continue
         # The reference itself on the coarser lattice: how likely the current got there anyway.
-        chance = _on_lattice((ref_nonzero - offset) / factor, step)
+        chance = fits((ref_nonzero - offset) / factor)
         if chance > policy.lattice_reference_share:
             continue
         if len(cur_nonzero) * math.log(max(chance, 1e-300)) > math.log(policy.lattice_chance):
             continue
         distance = float(stats.ks_2samp(ref, (cur - offset) / factor).statistic)
-        if distance < as_they_are and (best is None or distance < best[0]):
-            best = (distance, transform, factor, offset, chance)
+        # Values that kept the precision as they are (×60 of whole minutes) could also have
+        # been rounded more coarsely: then the rescaling must also bring the shape closer.
+        lost = fits(cur_nonzero) < policy.lattice_reference_share
+        if (lost or distance < as_they_are) and (best is None or distance < best[0]):
+            best = (distance, transform, factor, offset, chance, back)
     if best is None:
         return None
-    distance, transform, factor, offset, chance = best
+    distance, transform, factor, offset, chance, back = best
     return Finding(
         Cause.PIPELINE_ERROR,
         "unit_change",
@@ -167,18 +200,16 @@ def _exact_rescaling(name: str, ref: Float, cur: Float, policy: RawPolicy) -> Fi
             "scale": _round(factor),
             "offset": _round(offset),
             "unit": transform,
-            "precision": _round(step),
-            "rescaled_on_precision_share": _round(
-                _on_lattice((cur_nonzero - offset) / factor, step)
-            ),
-            "reference_on_it_share": _round(chance),
+            "precision": _round(step) if step is not None else None,
+            "rescaled_match_share": _round(back),
+            "reference_match_share": _round(chance),
             "shape_distance": _round(distance),
             "shape_distance_as_they_are": _round(as_they_are),
         },
         f"{name}: values are the reference's × {factor:.4g}"
         + (f" + {offset:.4g}" if offset else "")
-        + f" ({transform}): divided back, they sit on the reference's precision "
-        f"({_shown(step)}) where the reference's own values do not",
+        + f" ({transform}): divided back, they sit on {shown}, where the reference's own "
+        "values do not",
         strength=0.9,
     )
 

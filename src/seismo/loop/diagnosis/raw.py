@@ -87,6 +87,14 @@ def raw_findings(
     policy: RawPolicy | None = None,
 ) -> list[Finding]:
     policy = policy or RawPolicy()
+    # Values near the float limits overflow when rescaled: such a value fits no precision.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _raw_findings(reference, reference_rows, current_rows, policy)
+
+
+def _raw_findings(
+    reference: Reference, reference_rows: Rows | None, current_rows: Rows, policy: RawPolicy
+) -> list[Finding]:
     found: list[Finding] = []
     stamp = time_column(reference.schema, current_rows)
     for column in reference.schema:

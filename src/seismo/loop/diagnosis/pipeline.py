@@ -339,7 +339,11 @@ CONVENTIONAL_SENTINELS = frozenset(
 def is_sentinel(value: float, low: float, high: float) -> bool:
     """A value beyond the range ``[low, high]`` that reads as a placeholder: a conventional
     sentinel, or further beyond the range than the range is wide (a value just past the
-    range, such as 3 cylinders where the reference had 4 to 8, is new data, not a sentinel)."""
+    range, such as 3 cylinders where the reference had 4 to 8, is new data, not a sentinel).
+
+    >>> is_sentinel(-1.0, 0.0, 500.0), is_sentinel(3.0, 4.0, 8.0), is_sentinel(5e6, 0.0, 500.0)
+    (True, False, True)
+    """
     if value in CONVENTIONAL_SENTINELS:
         return True
     distance = low - value if value < low else value - high

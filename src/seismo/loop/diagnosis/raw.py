@@ -137,7 +137,15 @@ def _on_lattice(values: Float, step: float) -> float:
 
 def precision(values: Float, share: float = 0.99) -> float | None:
     """The coarsest power of ten (10^3 to 10^-6) that ``share`` of the non-zero values are
-    multiples of: the precision they were recorded to (None: no such power)."""
+    multiples of: the precision they were recorded to (None: no such power).
+
+    >>> precision(np.array([39.1, 18.7, 40.3, 0.0]))
+    0.1
+    >>> precision(np.array([39.1, 18.7, 40.3]) * 2.54)  # 99.314, 47.498, 102.362
+    0.001
+    >>> precision(np.random.default_rng(0).normal(size=50)) is None
+    True
+    """
     nonzero = values[values != 0]
     if len(nonzero) == 0:
         return None

@@ -115,12 +115,19 @@ def compare(
     )
 
 
-def diagnose(reference: Any, current: Any, schema: SchemaLike | None = None) -> Diagnosis:
+def diagnose(
+    reference: Any, current: Any, schema: SchemaLike | None = None, model: Any = None
+) -> Diagnosis:
     """Why ``current`` differs from ``reference``: a pipeline error (checked first, and
-    deciding), covariate drift, or nothing material (see :mod:`seismo.loop.diagnosis`).
+    deciding), concept drift, prior shift, covariate drift, or nothing material (see
+    :mod:`seismo.loop.diagnosis`).
 
-    Takes what :func:`compare` takes. Without labels and model outputs in the data, concept
-    drift and prior shift cannot be told apart, and the diagnosis says so in its notes.
+    Takes what :func:`compare` takes. With a ``target`` column (its role in ``schema``) in both
+    tables, concept drift and prior shift are told apart from covariate drift; without, the
+    diagnosis says so in its notes. ``model`` is a fitted scikit-learn estimator or pipeline (or
+    the path of one saved with joblib): its predictions measure the performance, and its
+    importances rank the drifted features. A time column (role ``timestamp``, or the only
+    datetime column) lets a step at one instant be found.
 
     Examples
     --------
@@ -132,18 +139,62 @@ def diagnose(reference: Any, current: Any, schema: SchemaLike | None = None) -> 
     >>> diagnosis.cause.value, diagnosis.action.value, diagnosis.findings[0].kind
     ('pipeline_error', 'fix_pipeline', 'unit_change')
     """
-    from seismo.loop.diagnosis import diagnose_profiles
-    from seismo.profile.dataset import Reference
+    from seismo.io.sources import open_source
+    from seismo.loop.diagnosis import diagnose_profiles, diagnose_tables, read_rows
+    from seismo.profile.dataset import DatasetProfile, Reference
 
+    fitted_model = _load_model(model)
+    reference_name = str(reference) if isinstance(reference, str | Path) else "reference"
+    current_name = str(current) if isinstance(current, str | Path) else "current"
     if isinstance(reference, Reference):
         if schema is not None:
             raise InputError("schema: the reference is already fitted; its schema is fixed")
         fitted = reference
     else:
-        name = str(reference) if isinstance(reference, str | Path) else "reference"
-        fitted = fit_reference(reference, schema, name=name)
-    current_name = str(current) if isinstance(current, str | Path) else "current"
+        fitted = fit_reference(reference, schema, name=reference_name)
+    if isinstance(current, DatasetProfile):
+        if current.row_count == 0:
+            raise InputError(f"{current_name}: no rows; there is nothing to diagnose")
+        return diagnose_profiles(fitted, current)
     current_profile = profile(fitted, current, name=current_name)
     if current_profile.row_count == 0:
         raise InputError(f"{current_name}: no rows; there is nothing to diagnose")
-    return diagnose_profiles(fitted, current_profile)
+    reference_rows = (
+        None
+        if isinstance(reference, Reference)
+        else read_rows(open_source(reference, reference_name), fitted.schema)
+    )
+    current_rows = read_rows(open_source(current, current_name), fitted.schema)
+    return diagnose_tables(
+        fitted, current_profile, current_rows, reference_rows, model=fitted_model
+    )
+
+
+def _load_model(model: Any) -> Any:
+    """A fitted model, or the one saved (with joblib or pickle) at a path."""
+    if model is None or not isinstance(model, str | Path):
+        if model is not None and not hasattr(model, "predict"):
+            raise InputError(
+                f"model: expected a fitted estimator with predict(); got {type(model).__name__}"
+            )
+        return model
+    path = Path(model)
+    if not path.is_file():
+        raise InputError(f"{path}: model file not found")
+    try:
+        import joblib
+    except ImportError:
+        raise InputError(
+            f"{path}: loading a model needs joblib (pip install 'seismo[sklearn]')"
+        ) from None
+    try:
+        loaded = joblib.load(path)
+    except Exception as error:  # whatever the file holds, one line says why it is refused
+        raise InputError(
+            f"{path}: cannot load a model from it ({type(error).__name__}: {error})"
+        ) from error
+    if not hasattr(loaded, "predict"):
+        raise InputError(
+            f"{path}: holds a {type(loaded).__name__}, not a fitted model with predict()"
+        )
+    return loaded

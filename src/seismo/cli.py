@@ -197,17 +197,32 @@ def diagnose(
     schema: Annotated[
         Path | None, typer.Option(help="YAML/JSON file fixing column kinds and roles.")
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="A fitted scikit-learn model saved with joblib: its predictions and "
+            "importances are used."
+        ),
+    ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the diagnosis as JSON here.")
     ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Write the diagnosis as an HTML page here.")
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
-    """Why CURRENT differs from REFERENCE: a pipeline error (checked first), covariate drift,
-    or nothing material; with the evidence and the action it calls for."""
+    """Why CURRENT differs from REFERENCE: a pipeline error (checked first), concept drift or
+    prior shift (with a target column in both), covariate drift, or nothing material; with the
+    evidence and the action it calls for."""
     with _user_errors(debug):
-        result = seismo.diagnose(str(reference), str(current), schema)
+        result = seismo.diagnose(str(reference), str(current), schema, model=model)
         if json_path is not None:
             _writable(json_path).write_text(result.to_json() + "\n", encoding="utf-8")
+        if html_path is not None:
+            result.to_html(
+                _writable(html_path), reference_name=reference.name, current_name=current.name
+            )
         out.print(
             f"{result.cause.value}: {_shown(result.summary)} "
             f"(action: {result.action.value}, confidence {result.confidence:.2f})",
@@ -224,8 +239,9 @@ def diagnose(
             )
         for note in result.notes:
             out.print(f"  note: {_shown(note)}", markup=False, highlight=False, soft_wrap=True)
-        if json_path is not None:
-            _print_plain(f"JSON diagnosis: {json_path}")
+        for label, path in (("JSON", json_path), ("HTML", html_path)):
+            if path is not None:
+                _print_plain(f"{label} diagnosis: {path}")
 
 
 @app.command()

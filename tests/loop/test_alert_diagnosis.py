@@ -1,5 +1,6 @@
 """An alert carries the diagnosis of its window: in GET /v1/alerts/{id} and in the text every
-sink sends. A unit change upstream is a pipeline error there; genuine seasonal drift is not."""
+sink sends, and the window's HTML report shows it. A unit change upstream is a pipeline error
+there; genuine seasonal drift is not."""
 
 from __future__ import annotations
 
@@ -72,10 +73,16 @@ def test_an_alert_carries_the_diagnosis_of_its_window(
             assert http.post("/v1/monitor/run").json()["alerts_opened"] == 1
             [listed] = http.get("/v1/alerts").json()["alerts"]
             alert = http.get(f"/v1/alerts/{listed['id']}").json()
+            [window] = http.get("/v1/models/late/drift").json()["windows"]
+            page = http.get("/v1/models/late/report", params={"start": window["start"]})
     finally:
         store.close()
     diagnosis = alert["alert"]["values"]["diagnosis"]
     assert diagnosis["cause"] == cause
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="diagnosis"' in page.text and "Diagnosis: why the data changed" in page.text
+    assert f'<div class="big">{cause}</div>' in page.text
+    assert diagnosis["findings"][0]["summary"].split(":")[0] in page.text
     assert f"Diagnosis: {cause}" in alert["alert"]["description"]
     if cause == "pipeline_error":
         assert diagnosis["action"] == "fix_pipeline"

@@ -205,3 +205,73 @@ def test_the_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["diagnose", str(missing), str(missing)])
     assert result.exit_code == EXIT_INPUT
     assert len(result.output.strip().splitlines()) == 1 and "nope.csv" in result.output
+
+
+def test_the_cli_takes_a_model_and_writes_html_and_json(tmp_path: Path) -> None:
+    """A late-arrival classifier saved with joblib; the labels of the current table flipped
+    for long flights: concept drift, measured by the model, in the JSON and the HTML page."""
+    import joblib
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    march = flights(3).to_pandas().dropna(subset=["arr_delay", "dep_delay", "air_time"])
+    table = march[["dep_delay", "distance", "hour", "air_time"]].assign(
+        late=(march["arr_delay"] > 15).astype(int)
+    )
+    reference = table.sample(n=6000, random_state=1)
+    current = table.drop(reference.index).sample(n=3000, random_state=2)
+    long = current["distance"] > 1000
+    current.loc[long, "late"] = 1 - current.loc[long, "late"]
+    model = HistGradientBoostingClassifier(random_state=0).fit(
+        reference.drop(columns=["late"]), reference["late"]
+    )
+    paths = {name: tmp_path / name for name in ("ref.parquet", "cur.parquet", "model.joblib")}
+    reference.to_parquet(paths["ref.parquet"], index=False)
+    current.to_parquet(paths["cur.parquet"], index=False)
+    joblib.dump(model, paths["model.joblib"])
+    schema = tmp_path / "schema.yaml"
+    schema.write_text("columns:\n  late: {role: target, kind: categorical}\n")
+    out_json, out_html = tmp_path / "d.json", tmp_path / "page" / "d.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "diagnose",
+            str(paths["ref.parquet"]),
+            str(paths["cur.parquet"]),
+            "--schema",
+            str(schema),
+            "--model",
+            str(paths["model.joblib"]),
+            "--json",
+            str(out_json),
+            "--html",
+            str(out_html),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("concept_drift: late: accuracy")
+    document = json.loads(out_json.read_text())
+    assert (document["cause"], document["action"]) == ("concept_drift", "retrain")
+    evidence = document["findings"][0]["evidence"]
+    assert evidence["model"]["predictor"] == "the model (HistGradientBoostingClassifier)"
+    page = out_html.read_text()
+    assert "Diagnosis: why the data changed" in page and "concept_drift" in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+@pytest.mark.parametrize(
+    ("model_file", "message"),
+    [("absent.joblib", "model file not found"), ("not-a-model.joblib", "not a fitted model")],
+)
+def test_the_cli_refuses_a_bad_model_in_one_line(
+    march: pd.DataFrame, tmp_path: Path, model_file: str, message: str
+) -> None:
+    import joblib
+
+    data = tmp_path / "data.parquet"
+    march[["dep_delay", "distance"]].head(500).to_parquet(data, index=False)
+    joblib.dump({"weights": [1, 2]}, tmp_path / "not-a-model.joblib")
+    result = CliRunner().invoke(
+        app, ["diagnose", str(data), str(data), "--model", str(tmp_path / model_file)]
+    )
+    assert result.exit_code == EXIT_INPUT, result.output
+    assert len(result.output.strip().splitlines()) == 1 and message in result.output

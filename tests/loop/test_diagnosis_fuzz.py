@@ -1,6 +1,6 @@
 """Whatever two tables look like, a diagnosis comes back: one of the five causes, its action,
 a confidence in [0, 1], and JSON that parses (empty, constant, all-missing, infinite, tiny and
-mixed columns included)."""
+mixed columns included; with labels and a time column or without)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ VALUES = st.one_of(
 
 
 @st.composite
-def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object] | None]:
     rows = draw(st.integers(min_value=1, max_value=120))
     current_rows = draw(st.integers(min_value=1, max_value=120))
     reference: dict[str, object] = {}
@@ -43,15 +43,29 @@ def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
         reference[f"c{index}"] = ref
         if draw(st.booleans()) or index == 0:
             current[f"c{index}"] = cur
-    return pd.DataFrame(reference), pd.DataFrame(current)
+    roles: dict[str, object] = {}
+    if draw(st.booleans()):  # labels (in the current table or not), and a time column
+        labels = st.sampled_from(["yes", "no", None])
+        reference["y"] = draw(st.lists(labels, min_size=rows, max_size=rows))
+        if draw(st.booleans()):
+            current["y"] = draw(st.lists(labels, min_size=current_rows, max_size=current_rows))
+        start = np.datetime64("2026-01-01T00:00")
+        reference["t"] = start + np.arange(rows).astype("timedelta64[h]")
+        current["t"] = start + np.asarray(
+            draw(st.lists(st.integers(0, 500), min_size=current_rows, max_size=current_rows))
+        ).astype("timedelta64[h]")
+        roles = {"y": {"role": "target", "kind": "categorical"}, "t": {"role": "timestamp"}}
+    return pd.DataFrame(reference), pd.DataFrame(current), {"columns": roles} if roles else None
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
-def test_any_pair_of_tables_gets_a_diagnosis(pair: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    reference, current = pair
+def test_any_pair_of_tables_gets_a_diagnosis(
+    pair: tuple[pd.DataFrame, pd.DataFrame, dict[str, object] | None],
+) -> None:
+    reference, current, schema = pair
     try:
-        diagnosis = seismo.diagnose(reference, current)
+        diagnosis = seismo.diagnose(reference, current, schema)
     except seismo.InputError:
         return  # refused as bad input, with a message: also a right answer
     assert diagnosis.cause in set(Cause) and diagnosis.action in set(Action)

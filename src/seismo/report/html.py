@@ -9,9 +9,11 @@ category labels are user data: the template autoescapes them and the SVG code es
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -27,7 +29,7 @@ from seismo.profile.grid import OTHER
 from seismo.report.figures import Bars, Histogram, figure_for
 from seismo.schema.types import Kind, Role
 
-__all__ = ["render_html"]
+__all__ = ["render_diagnosis_html", "render_html"]
 
 METHODS = {"ks": "KS", "chi2": "χ²", "ztest": "z-test"}
 STATISTICS = {"ks": "D", "chi2": "χ²", "ztest": "z"}
@@ -120,6 +122,38 @@ class _ModelItem:
 
 
 @dataclass(frozen=True, slots=True)
+class _FindingView:
+    cause: str
+    kind: str
+    columns: str
+    summary: str
+    evidence: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _DiagnosisView:
+    cause: str
+    action: str
+    confidence: str
+    summary: str
+    severity: str  # the verdict's colour: high for a pipeline error, moderate for drift
+    findings: tuple[_FindingView, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _DiagnosisPage:
+    title: str
+    reference_name: str
+    current_name: str
+    generated: str
+    version: str
+    csp: str
+    css: Markup
+    diagnosis: _DiagnosisView
+
+
+@dataclass(frozen=True, slots=True)
 class _Page:
     title: str
     reference_name: str
@@ -145,9 +179,15 @@ class _Page:
     css: Markup
     script: Markup
     kpis: tuple[tuple[str, str, str], ...]
+    diagnosis: _DiagnosisView | None = None
 
 
-def render_html(report: DriftReport, *, generated: datetime | None = None) -> str:
+def render_html(
+    report: DriftReport,
+    *,
+    generated: datetime | None = None,
+    diagnosis: Mapping[str, object] | None = None,
+) -> str:
     """Render a drift report as one self-contained HTML page.
 
     Parameters
@@ -156,6 +196,8 @@ def render_html(report: DriftReport, *, generated: datetime | None = None) -> st
         The result of :func:`seismo.compare`.
     generated : datetime, optional
         Time stamp printed in the page (default: now, UTC).
+    diagnosis : mapping, optional
+        A diagnosis of the change (``Diagnosis.to_dict()``), shown in its own section.
 
     Returns
     -------
@@ -163,7 +205,81 @@ def render_html(report: DriftReport, *, generated: datetime | None = None) -> st
         The HTML document. It opens offline: it loads nothing and sends no request.
     """
     template = _environment().get_template("report.html.j2")
-    return template.render(page=_page(report, generated or datetime.now(UTC)))
+    page = _page(report, generated or datetime.now(UTC))
+    if diagnosis is not None:
+        page = dataclasses.replace(page, diagnosis=_diagnosis_view(diagnosis))
+    return template.render(page=page)
+
+
+def render_diagnosis_html(
+    diagnosis: Mapping[str, object],
+    *,
+    reference_name: str = "reference",
+    current_name: str = "current",
+    generated: datetime | None = None,
+) -> str:
+    """Render a diagnosis (``Diagnosis.to_dict()``) as one self-contained HTML page, styled
+    as the drift report (it loads nothing and runs no script)."""
+    page = _DiagnosisPage(
+        title=f"Diagnosis: {reference_name} → {current_name}",
+        reference_name=reference_name,
+        current_name=current_name,
+        generated=(generated or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        version=__version__,
+        csp="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+        css=Markup(_asset("report.css")),
+        diagnosis=_diagnosis_view(diagnosis),
+    )
+    return _environment().get_template("diagnosis.html.j2").render(page=page)
+
+
+_CAUSE_SEVERITY = {
+    "pipeline_error": "high",
+    "concept_drift": "high",
+    "covariate_drift": "moderate",
+    "prior_shift": "moderate",
+    "none": "ok",
+}
+
+
+def _diagnosis_view(diagnosis: Mapping[str, object]) -> _DiagnosisView:
+    findings = diagnosis.get("findings") or []
+    notes = diagnosis.get("notes") or []
+    confidence = diagnosis.get("confidence")
+    cause = str(diagnosis.get("cause", ""))
+    return _DiagnosisView(
+        cause=cause,
+        action=str(diagnosis.get("action", "")),
+        confidence=f"{confidence:.2f}" if isinstance(confidence, int | float) else "—",
+        summary=str(diagnosis.get("summary", "")),
+        severity=_CAUSE_SEVERITY.get(cause, "none"),
+        findings=tuple(_finding_view(f) for f in findings if isinstance(f, Mapping))
+        if isinstance(findings, list)
+        else (),
+        notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
+    )
+
+
+def _finding_view(finding: Mapping[str, object]) -> _FindingView:
+    evidence = finding.get("evidence")
+    columns = finding.get("columns")
+    return _FindingView(
+        cause=str(finding.get("cause", "")),
+        kind=str(finding.get("kind", "")),
+        columns=", ".join(str(c) for c in columns) if isinstance(columns, list) else "",
+        summary=str(finding.get("summary", "")),
+        evidence=tuple((str(key), _evidence_value(value)) for key, value in evidence.items())
+        if isinstance(evidence, Mapping)
+        else (),
+    )
+
+
+def _evidence_value(value: object) -> str:
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -9,13 +10,16 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
+from seismo.monitor.history import Window
 from seismo.monitor.results import drift_series, performance_series, quality_series
+from seismo.report.html import render_html
 from seismo.service.deps import State, scope
 from seismo.service.errors import RequestError
 from seismo.service.openapi import READ_ERRORS
 from seismo.service.payloads import parse_timestamp
-from seismo.service.state import ServiceState
+from seismo.service.state import ServiceState, explain
 
+log = logging.getLogger("seismo.service")
 router = APIRouter(tags=["series"], dependencies=[scope("read")], responses=READ_ERRORS)
 
 
@@ -91,7 +95,15 @@ async def window_html(name: str, start: str, state: State, segment: str = "") ->
                 f"no {segment or 'overall'} window of {name!r} starts at {start}; "
                 f"see GET /v1/models/{name}/drift for the windows",
             )
-        html: str = found.report.to_html()
-        return html
+        return render_html(found.report, diagnosis=_diagnosis(found))
 
     return Response(await run_in_threadpool(render), media_type="text/html")
+
+
+def _diagnosis(window: Window) -> dict[str, Any] | None:
+    """The window's diagnosis, as alerts carry it; a failure leaves the report without it."""
+    try:
+        return explain(window)
+    except Exception:  # the drift report must not fail with the diagnosis
+        log.exception("diagnosis of a window failed; the report is served without it")
+        return None

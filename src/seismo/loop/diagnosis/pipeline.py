@@ -13,7 +13,9 @@ kind           rule
 =============  ===============================================================================
 schema_change  a reference column is absent, or a numeric column's values are mostly not numbers
 null_spike     the missing share rose by at least 10 points and at least doubled (and beyond
-               four binomial standard errors of the reference share)
+               four binomial standard errors of the reference share); in a column mostly
+               missing already, a quarter of the present values gone is a null spike too,
+               less sure (action ``investigate``)
 stuck          a column that varied in the reference holds a single value (numeric: minimum
                equals maximum; categorical: one value takes 99% where none took 90%)
 unit_change    the current values are the reference's rescaled (``a·x``, or ``a·x + b``): the
@@ -25,50 +27,32 @@ unit_change    the current values are the reference's rescaled (``a·x``, or ``a
 reencoded      most current values of a categorical column are values the reference never had,
                about as many distinct ones as the reference's categories, in the same
                proportions once sorted
-out_of_range   at least 5% of the values sit on one value outside the reference's range (a
-               sentinel such as -1 or 9999), or a column that was never negative has 1% or more
-               negative values
+out_of_range   at least 5% of the values sit on one value outside the reference's range that
+               reads as a placeholder (:func:`is_sentinel`: 0, -1, ±9, ±99, ..., or further
+               beyond the range than the range is wide), or a column that was never
+               negative has 1% or more negative values
 =============  ===============================================================================
 
-Without a pipeline error, drifted features make ``covariate_drift`` and no drift ``none``.
-Concept drift and prior shift need labels (and, for concept drift, the model's outputs); where
-they are not given, the diagnosis says it could not tell them apart instead of guessing.
+What comes after the pipeline errors (drift, labels, a model) is in :mod:`.engine`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from seismo.drift.result import ColumnDrift, DriftReport
+from seismo.loop.diagnosis.result import Cause, Finding
+from seismo.loop.diagnosis.result import round_number as _round
+from seismo.loop.diagnosis.result import shown as _shown
 from seismo.profile.categorical import CategoricalProfile
 from seismo.profile.dataset import DatasetProfile, Reference
 from seismo.profile.numeric import NumericProfile
 from seismo.schema.types import Role
-
-
-class Cause(StrEnum):
-    PIPELINE_ERROR = "pipeline_error"
-    COVARIATE_DRIFT = "covariate_drift"
-    CONCEPT_DRIFT = "concept_drift"
-    PRIOR_SHIFT = "prior_shift"
-    NONE = "none"
-
-
-class Action(StrEnum):
-    FIX_PIPELINE = "fix_pipeline"
-    RETRAIN = "retrain"
-    ROLLBACK = "rollback"
-    INVESTIGATE = "investigate"
-    NONE = "none"
-
 
 #: Unit factors a rescaled column is recognised by (each also as its inverse).
 UNIT_FACTORS: Mapping[str, float] = {
@@ -91,67 +75,13 @@ UNIT_SCALES: Mapping[str, float] = {
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One piece of the explanation: its cause, what kind of problem, where, and the numbers."""
-
-    cause: Cause
-    kind: str
-    columns: tuple[str, ...]
-    evidence: Mapping[str, Any]
-    summary: str
-    strength: float = 1.0  # how sure this finding is, in [0, 1]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cause": self.cause.value,
-            "kind": self.kind,
-            "columns": list(self.columns),
-            "evidence": dict(self.evidence),
-            "summary": self.summary,
-        }
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """The explanation of a change: the cause, the action it calls for, how sure, and why."""
-
-    cause: Cause
-    action: Action
-    confidence: float
-    findings: tuple[Finding, ...] = ()
-    labels: bool = False  # whether labels were available to tell concept drift and prior shift
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def summary(self) -> str:
-        if not self.findings:
-            return "nothing material changed"
-        head = self.findings[0].summary
-        more = len(self.findings) - 1
-        return head + (f" (and {more} more finding{'s' * (more > 1)})" if more else "")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cause": self.cause.value,
-            "action": self.action.value,
-            "confidence": round(self.confidence, 3),
-            "summary": self.summary,
-            "labels": self.labels,
-            "findings": [finding.to_dict() for finding in self.findings],
-            "notes": list(self.notes),
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
-
-
-@dataclass(frozen=True)
 class PipelinePolicy:
     """The thresholds of the pipeline-error rules (see the module docstring)."""
 
     min_rows: int = 30
     invalid_share: float = 0.2
     null_rise: float = 0.1
+    null_present_loss: float = 0.25  # or this share of the present values gone
     stuck_share: float = 0.99
     stuck_reference_share: float = 0.9
     unit_shape: float = 0.03  # KS distance to the rescaled reference (or 3 noise SDs ...
@@ -185,6 +115,8 @@ def pipeline_findings(
         if cur is None and column.role is Role.TARGET:
             continue  # labels arrive apart from the features (the monitor joins them later)
         if cur is None:
+            if column.role is Role.TARGET:
+                continue  # labels arrive later than the inputs: their absence is no error
             found.append(
                 Finding(
                     Cause.PIPELINE_ERROR,
@@ -201,77 +133,6 @@ def pipeline_findings(
             found.extend(_categorical(column.name, ref, cur, policy))
     found.sort(key=lambda f: -f.strength)
     return found
-
-
-def diagnose_profiles(
-    reference: Reference,
-    current: DatasetProfile,
-    report: DriftReport | None = None,
-    *,
-    policy: PipelinePolicy | None = None,
-) -> Diagnosis:
-    """Diagnose a current profile (a window, a table) against the reference."""
-    from seismo.drift.engine import compare_profiles
-
-    pipeline = pipeline_findings(reference, current, policy)
-    if pipeline:
-        return Diagnosis(
-            Cause.PIPELINE_ERROR,
-            Action.FIX_PIPELINE,
-            max(f.strength for f in pipeline),
-            tuple(pipeline),
-            notes=("a pipeline error comes first: no retrain until the data is fixed",),
-        )
-    report = report or compare_profiles(reference, current)
-    drifted = [c for c in report.columns if c.drifted and c.role is Role.FEATURE]
-    no_labels = (
-        "no labels in the current data: concept drift and prior shift cannot be told apart "
-        "from covariate drift",
-    )
-    if not drifted:
-        return Diagnosis(Cause.NONE, Action.NONE, 0.9, notes=no_labels)
-    drifted.sort(key=lambda c: -_leading_ratio(c))
-    findings = tuple(_feature_drift(c) for c in drifted)
-    share = len(drifted) / max(1, report.dataset.features_tested)
-    return Diagnosis(
-        Cause.COVARIATE_DRIFT,
-        Action.RETRAIN,
-        min(0.9, 0.6 + 0.3 * share),
-        findings,
-        notes=no_labels,
-    )
-
-
-def _leading_ratio(column: ColumnDrift) -> float:
-    """The largest effect over its bar (how far past its bar the column drifted)."""
-    ratios = [e.value / e.threshold for e in column.effects if e.threshold and e.threshold > 0]
-    return max(ratios, default=0.0)
-
-
-def _feature_drift(column: ColumnDrift) -> Finding:
-    leading = max(
-        (e for e in column.effects if e.threshold and e.threshold > 0),
-        key=lambda e: e.value / e.threshold,
-        default=None,
-    )
-    evidence: dict[str, Any] = {"p_value_adjusted": column.p_value_adjusted}
-    if leading is not None:
-        evidence.update(
-            effect=leading.name, value=_round(leading.value), bar=_round(leading.threshold)
-        )
-    return Finding(
-        Cause.COVARIATE_DRIFT,
-        "feature_drift",
-        (column.column,),
-        evidence,
-        f"{column.column}: drifted ({column.severity.value}"
-        + (
-            f", {leading.name} {leading.value:.3g} over a bar of {leading.threshold:.3g})"
-            if leading is not None
-            else ")"
-        ),
-        strength=0.8,
-    )
 
 
 def _numeric(
@@ -471,6 +332,26 @@ def _cdf_gap(ref: NumericProfile, cur: NumericProfile, a: float, b: float) -> fl
     return float(np.max(np.abs(current - rescaled)))
 
 
+#: Values a pipeline writes for "unknown": 0, -1 and the runs of nines.
+CONVENTIONAL_SENTINELS = frozenset(
+    {0.0, -1.0, *(sign * (10.0**digits - 1) for sign in (1, -1) for digits in range(1, 8))}
+)
+
+
+def is_sentinel(value: float, low: float, high: float) -> bool:
+    """A value beyond the range ``[low, high]`` that reads as a placeholder: a conventional
+    sentinel, or further beyond the range than the range is wide (a value just past the
+    range, such as 3 cylinders where the reference had 4 to 8, is new data, not a sentinel).
+
+    >>> is_sentinel(-1.0, 0.0, 500.0), is_sentinel(3.0, 4.0, 8.0), is_sentinel(5e6, 0.0, 500.0)
+    (True, False, True)
+    """
+    if value in CONVENTIONAL_SENTINELS:
+        return True
+    distance = low - value if value < low else value - high
+    return distance > 0 and distance >= max(high - low, 0.0) and (high > low or distance >= 1)
+
+
 def _unit_factor(scale: float, policy: PipelinePolicy) -> str | None:
     """The unit factor ``scale`` is close to (by name), if any."""
     for shown, candidate in UNIT_SCALES.items():
@@ -492,7 +373,11 @@ def _out_of_range(
         for index, side in ((0, "below"), (len(counts) - 1, "above")):
             share = counts[index] / n
             low, high = cur.bin_minima[index], cur.bin_maxima[index]
-            if share >= policy.sentinel_share and low == high:
+            if (
+                share >= policy.sentinel_share
+                and low == high
+                and is_sentinel(low, ref.minimum, ref.maximum)
+            ):
                 out.append(
                     Finding(
                         Cause.PIPELINE_ERROR,
@@ -624,30 +509,18 @@ def _null_spike(
         return None
     before, after = ref_missing / ref_count, cur_missing / cur_count
     noise = 4 * math.sqrt(max(before * (1 - before), 1 / ref_count) / cur_count)
-    if after - before >= max(policy.null_rise, noise) and after >= 2 * before:
-        return Finding(
-            Cause.PIPELINE_ERROR,
-            "null_spike",
-            (name,),
-            {"reference_missing_share": _round(before), "current_missing_share": _round(after)},
-            f"{name}: {after:.0%} of the values are missing ({before:.0%} in the reference)",
-        )
-    return None
-
-
-def _round(value: float | None, digits: int = 6) -> float | None:
-    if value is None or not math.isfinite(value):
+    if after - before < max(policy.null_rise, noise):
         return None
-    return float(f"{value:.{digits}g}")
-
-
-def _shown(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Sequence):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    doubled = after >= 2 * before
+    # A column mostly missing already cannot double: a quarter of what was there gone is as
+    # telling, but less sure (look before fixing).
+    if not doubled and (1 - after) > (1 - policy.null_present_loss) * (1 - before):
+        return None
+    return Finding(
+        Cause.PIPELINE_ERROR,
+        "null_spike",
+        (name,),
+        {"reference_missing_share": _round(before), "current_missing_share": _round(after)},
+        f"{name}: {after:.0%} of the values are missing ({before:.0%} in the reference)",
+        1.0 if doubled else 0.7,
+    )

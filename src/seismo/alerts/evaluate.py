@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -229,25 +229,43 @@ def _walk(
 ) -> tuple[Verdict, Finding | None]:
     """Decide every window in turn against the windows before it (problems left out of the
     baseline); return the last window's verdict."""
-    history: list[tuple[datetime, float, float]] = []  # start, value, sampling variance
     verdict: Verdict = "unknown"
     finding: Finding | None = None
     streak = 0  # consecutive decided windows that crossed the bound
-    for start, point in series:
-        if point is None:
-            verdict, finding = "unknown", None
-            continue
-        verdict, finding = _judge(rule, point, start, history, length)
+    for step in _steps(rule, series, length):
+        verdict, finding = step[0], step[1]
         if verdict == "firing":
             streak += 1
         elif verdict == "ok":
             streak = 0
-        if point.n >= rule.min_rows and verdict != "firing":
-            sampling = ((point.high - point.low) / (2 * _Z95)) ** 2
-            history.append((start, point.value, sampling))
     if verdict == "firing" and streak < rule.for_windows:
         return "ok", None  # crossed, but not yet in enough windows in a row
     return verdict, finding
+
+
+def bounds(
+    rule: Rule, series: Sequence[tuple[datetime, Point | None]], length: timedelta
+) -> list[tuple[float, float] | None]:
+    """The (lower, upper) bound ``rule`` held each window of a single-valued series to, as
+    alerting decides it (None where the window decided nothing: too few rows or too little
+    history). ``series``: (window start, point) oldest first; ``length``: the window length."""
+    return [bound for _, _, bound in _steps(rule, list(series), length)]
+
+
+def _steps(
+    rule: Rule, series: list[tuple[datetime, Point | None]], length: timedelta
+) -> Iterator[tuple[Verdict, Finding | None, tuple[float, float] | None]]:
+    """Each window's verdict, finding and bounds, judged against the windows before it."""
+    history: list[tuple[datetime, float, float]] = []  # start, value, sampling variance
+    for start, point in series:
+        if point is None:
+            yield "unknown", None, None
+            continue
+        verdict, finding, bound = _judged(rule, point, start, history, length)
+        yield verdict, finding, bound
+        if point.n >= rule.min_rows and verdict != "firing":
+            sampling = ((point.high - point.low) / (2 * _Z95)) ** 2
+            history.append((start, point.value, sampling))
 
 
 def _judge(
@@ -257,8 +275,19 @@ def _judge(
     history: list[tuple[datetime, float, float]],
     length: timedelta,
 ) -> tuple[Verdict, Finding | None]:
+    verdict, finding, _ = _judged(rule, point, start, history, length)
+    return verdict, finding
+
+
+def _judged(
+    rule: Rule,
+    point: Point,
+    start: datetime,
+    history: list[tuple[datetime, float, float]],
+    length: timedelta,
+) -> tuple[Verdict, Finding | None, tuple[float, float] | None]:
     if point.n < rule.min_rows or not math.isfinite(point.value):
-        return "unknown", None
+        return "unknown", None, None
     center: float | None = None
     low, high = (point.low, point.high) if rule.interval else (point.value, point.value)
     if rule.kind == "static":
@@ -267,7 +296,7 @@ def _judge(
     else:
         baseline = _baseline(rule, start, history, length)
         if baseline is None:
-            return "unknown", None
+            return "unknown", None, None
         center, deviation = baseline
         floor = max(rule.tolerance * abs(center), rule.min_spread)
         if rule.interval and rule.series.startswith("performance."):
@@ -290,10 +319,12 @@ def _judge(
     if crossed is not None and rule.series in FEATURE_SERIES and rule.engine and not point.flagged:
         crossed = None
     if crossed is None:
-        return "ok", None
+        return "ok", None, (lower, upper)
     side, bound = crossed
-    return "firing", Finding(
-        "", point.value, point.low, point.high, point.n, bound, side, center, point.effect
+    return (
+        "firing",
+        Finding("", point.value, point.low, point.high, point.n, bound, side, center, point.effect),
+        (lower, upper),
     )
 
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from seismo.drift.result import leading_effect
 from seismo.monitor.history import Window
-from seismo.monitor.results import leading_effect
 from seismo.performance.intervals import Estimate
 from seismo.performance.metrics import METRICS
 

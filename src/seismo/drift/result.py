@@ -280,3 +280,15 @@ def _num(value: float | int | None) -> float | int | None:
     if math.isnan(value) or math.isinf(value):
         return None
     return float(value)
+
+
+def leading_effect(column: ColumnDrift) -> tuple[Effect, float] | None:
+    """The effect furthest along to its bar, and how far: its value divided by its threshold
+    (1 or more: that effect is large enough; the column drifted when some effect is and its
+    test is significant). None for a column without effects (not tested)."""
+    ratios = [
+        (effect, effect.value / effect.threshold)
+        for effect in column.effects
+        if effect.threshold > 0 and effect.value == effect.value  # not NaN
+    ]
+    return max(ratios, key=lambda pair: pair[1]) if ratios else None

@@ -18,14 +18,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from seismo.drift.engine import compare_profiles
 from seismo.errors import InputError
+from seismo.monitor.digest import Digest, digest_of
 from seismo.monitor.windows import WindowState
 from seismo.profile.dataset import Reference
-from seismo.store.base import Store, WindowSummary
+from seismo.store.base import Store, WindowDigest, WindowSummary
 
 if TYPE_CHECKING:
     from seismo.drift.result import DriftReport
@@ -222,6 +224,50 @@ class WindowHistory:
             newest[(window.summary.version, window.summary.segment)] = window
         chosen = sorted(newest.values(), key=lambda w: (w.summary.start, w.summary.segment))
         return self._roll(chosen, windows, n)
+
+    def digests(
+        self,
+        model: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        segment: str | None = "",
+        version: int | None = None,
+        latest: int | None = None,
+    ) -> list[tuple[WindowDigest, Digest]]:
+        """The digests of the windows starting in [start, end) (``latest``: of the ``latest``
+        most recent windows of each version and segment), ordered as :meth:`windows`, read
+        without their payloads. A window stored without a digest (or with one of an older
+        format) is decoded once, its digest computed and stored for the next reader."""
+        found = self.store.window_digests(
+            model, version=version, start=start, end=end, segment=segment, latest=latest
+        )
+        out: list[tuple[WindowDigest, Digest]] = []
+        computed: list[WindowDigest] = []
+        for item in found:
+            digest = Digest.from_json(item.digest)
+            if digest is None:
+                digest = self._digest_of(item)
+                if digest is None:  # rewritten meanwhile: its writer stored a digest
+                    continue
+                item = replace(item, digest=digest.to_json())
+                computed.append(item)
+            out.append((item, digest))
+        if computed:
+            self.store.put_window_digests(computed)
+        return out
+
+    def _digest_of(self, item: WindowDigest) -> Digest | None:
+        for summary in self.store.get_windows(
+            item.model,
+            version=item.version,
+            start=item.start,
+            end=item.start + timedelta(microseconds=1),
+            segment=item.segment,
+        ):
+            if summary.end == item.end and summary.updated_at == item.updated_at:
+                return digest_of(self._decoded(summary))
+        return None
 
     def reference(self, model: str, version: int) -> Reference:
         """The reference of a model version (read and decoded once)."""

@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,8 @@ from numpy.typing import NDArray
 
 from seismo.errors import InputError
 from seismo.io.sources import open_source
+from seismo.monitor.digest import digest_of
+from seismo.monitor.history import Window
 from seismo.monitor.windows import Performance, WindowState, window_start
 from seismo.performance import ClassificationSummary, RegressionSummary
 from seismo.profile.build import profile_current
@@ -228,20 +230,15 @@ class Monitor:
             groups.update(
                 _segments(column, data.columns.feature(column), self.settings.max_segment_values)
             )
-        return [
-            WindowSummary(
-                model,
-                version,
-                start,
-                end,
-                segment,
-                summarize_rows(
-                    model_version, reference, rows if members is None else rows.select(members)
-                ).to_bytes(),
-                now,
+        summaries = []
+        for segment, members in groups.items():
+            state = summarize_rows(
+                model_version, reference, rows if members is None else rows.select(members)
             )
-            for segment, members in groups.items()
-        ]
+            summary = WindowSummary(model, version, start, end, segment, b"", now)
+            digest = digest_of(Window(summary, state, lambda: reference)).to_json()
+            summaries.append(replace(summary, payload=state.to_bytes(), digest=digest))
+        return summaries
 
 
 def _segments(column: str, values: Column, limit: int) -> dict[str, NDArray[np.intp]]:

@@ -18,8 +18,8 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from seismo.drift.result import leading_effect
 from seismo.monitor.history import Window, WindowHistory
-from seismo.monitor.results import leading_effect
 from seismo.performance.metrics import metric_names
 
 log = logging.getLogger("seismo.monitor")

@@ -7,20 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from seismo.drift.result import ColumnDrift, Effect
+from seismo.drift.result import ColumnDrift, leading_effect
 from seismo.monitor.history import Window, WindowHistory
-
-
-def leading_effect(column: ColumnDrift) -> tuple[Effect, float] | None:
-    """The effect furthest along to its bar, and how far: its value divided by its threshold
-    (1 or more: that effect is large enough; the column drifted when some effect is and its
-    test is significant). None for a column without effects (not tested)."""
-    ratios = [
-        (effect, effect.value / effect.threshold)
-        for effect in column.effects
-        if effect.threshold > 0 and effect.value == effect.value  # not NaN
-    ]
-    return max(ratios, key=lambda pair: pair[1]) if ratios else None
 
 
 def _head(window: Window) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from seismo.store.base import (
     StoreError,
     StoreUnavailable,
     WindowData,
+    WindowDigest,
     WindowSummary,
 )
 from seismo.store.group_commit import GroupCommitWriter
@@ -64,6 +65,7 @@ __all__ = [
     "StoredAlert",
     "StoredPrediction",
     "WindowData",
+    "WindowDigest",
     "WindowSummary",
     "open_store",
     "upgrade",

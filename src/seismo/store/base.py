@@ -175,6 +175,8 @@ class WindowSummary:
 
     ``segment`` is "" for the whole window, else "column=value". ``payload`` is the monitor's
     serialised summary (profile, performance statistics); the store does not interpret it.
+    ``digest`` is the monitor's small JSON digest of it (per-feature drift, metrics, counts),
+    what pages over many windows read instead of the payload; None when not computed.
     """
 
     model: str
@@ -184,6 +186,21 @@ class WindowSummary:
     segment: str
     payload: bytes
     updated_at: datetime = field(compare=False, default=datetime.min)
+    digest: str | None = field(compare=False, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDigest:
+    """A stored window's key and digest, read without its payload (see
+    :class:`WindowSummary`)."""
+
+    model: str
+    version: int
+    start: datetime
+    end: datetime
+    segment: str
+    updated_at: datetime
+    digest: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,6 +509,27 @@ class Store(abc.ABC):
         """The ``limit`` most recent windows of each (version, segment) of ``model`` — those
         whose window ends at or before ``end``, when given — ordered as :meth:`get_windows`.
         Its cost depends on ``limit`` and the number of segments, not on the history."""
+
+    @abc.abstractmethod
+    def window_digests(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        segment: str | None = None,
+        latest: int | None = None,
+    ) -> list[WindowDigest]:
+        """The digests of the windows :meth:`get_windows` would return (``latest``: of the
+        ``latest`` most recent windows of each version and segment, as :meth:`latest_windows`),
+        without reading their payloads."""
+
+    @abc.abstractmethod
+    def put_window_digests(self, digests: Sequence[WindowDigest]) -> int:
+        """Store digests computed after their windows were written; a digest is kept only
+        while its window's ``updated_at`` is the one given (a window rewritten since keeps
+        what its writer stored). Returns how many were stored."""
 
     @abc.abstractmethod
     def get_watermark(self, job: str, model: str) -> int:

@@ -165,6 +165,7 @@ window_summaries = sa.Table(
     sa.Column("segment", sa.String, primary_key=True),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("digest", sa.Text, nullable=True),
     sa.Index(None, "model", "window_start"),  # get_windows across versions
 )
 

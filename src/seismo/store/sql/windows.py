@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from seismo.store.base import (
     MonitorError,
+    WindowDigest,
     WindowSummary,
 )
 from seismo.store.sql.engine import (
@@ -33,10 +34,76 @@ def _window_summary(row: _Row) -> WindowSummary:
         segment=row.segment,
         payload=bytes(row.payload),
         updated_at=row.updated_at,
+        digest=row.digest,
     )
 
 
 _WINDOW_KEY: Final = ("model", "version", "window_start", "window_end", "segment")
+_DIGEST_COLUMNS: Final = (*_WINDOW_KEY, "updated_at", "digest")
+
+
+def _in_range(
+    query: sa.Select[Any],
+    model: str,
+    *,
+    version: int | None,
+    start: datetime | None,
+    end: datetime | None,
+    segment: str | None,
+) -> sa.Select[Any]:
+    table = window_summaries
+    query = query.where(table.c.model == model)
+    if version is not None:
+        query = query.where(table.c.version == version)
+    if start is not None:
+        query = query.where(table.c.window_start >= _utc(start, "start"))
+    if end is not None:
+        query = query.where(table.c.window_start < _utc(end, "end"))
+    if segment is not None:
+        query = query.where(table.c.segment == segment)
+    return query
+
+
+def _ordered(query: sa.Select[Any], c: Any) -> sa.Select[Any]:
+    return query.order_by(c.window_start, c.segment, c.version, c.window_end)
+
+
+def _latest(
+    columns: Any,
+    model: str,
+    *,
+    limit: int,
+    end: datetime | None,
+    segment: str | None,
+    version: int | None = None,
+    start: datetime | None = None,
+) -> sa.Select[Any]:
+    """The ``limit`` most recent windows of each (version, segment) that ended by ``end``."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    table = window_summaries
+    conditions = [table.c.model == model]
+    if end is not None:
+        conditions.append(table.c.window_end <= _utc(end, "end"))
+    if segment is not None:
+        conditions.append(table.c.segment == segment)
+    if version is not None:
+        conditions.append(table.c.version == version)
+    if start is not None:
+        conditions.append(table.c.window_start >= _utc(start, "start"))
+    rank = (
+        sa.func.row_number()
+        .over(
+            partition_by=(table.c.version, table.c.segment),
+            order_by=(table.c.window_start.desc(), table.c.window_end.desc()),
+        )
+        .label("rank")
+    )
+    ranked = sa.select(*columns, rank).where(*conditions).subquery()
+    return _ordered(
+        sa.select(*(ranked.c[column.name] for column in columns)).where(ranked.c.rank <= limit),
+        ranked.c,
+    )
 
 
 class Windows(SQLBase):
@@ -63,6 +130,7 @@ class Windows(SQLBase):
                 "segment": summary.segment,
                 "payload": bytes(summary.payload),
                 "updated_at": now,
+                "digest": summary.digest,
             }
             # The last summary of a key wins, as if they had been put one after another.
             windows[tuple(row[name] for name in _WINDOW_KEY)] = row
@@ -129,21 +197,16 @@ class Windows(SQLBase):
         end: datetime | None = None,
         segment: str | None = None,
     ) -> list[WindowSummary]:
-        table = window_summaries
-        query = sa.select(table).where(table.c.model == model)
-        if version is not None:
-            query = query.where(table.c.version == version)
-        if start is not None:
-            query = query.where(table.c.window_start >= _utc(start, "start"))
-        if end is not None:
-            query = query.where(table.c.window_start < _utc(end, "end"))
-        if segment is not None:
-            query = query.where(table.c.segment == segment)
-        query = query.order_by(
-            table.c.window_start, table.c.segment, table.c.version, table.c.window_end
+        query = _in_range(
+            sa.select(window_summaries),
+            model,
+            version=version,
+            start=start,
+            end=end,
+            segment=segment,
         )
         with self.transaction() as connection:
-            rows = connection.execute(query).all()
+            rows = connection.execute(_ordered(query, window_summaries.c)).all()
         return [_window_summary(row) for row in rows]
 
     def latest_windows(
@@ -154,33 +217,81 @@ class Windows(SQLBase):
         end: datetime | None = None,
         segment: str | None = None,
     ) -> list[WindowSummary]:
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, not {limit}")
-        table = window_summaries
-        conditions = [table.c.model == model]
-        if end is not None:
-            conditions.append(table.c.window_end <= _utc(end, "end"))
-        if segment is not None:
-            conditions.append(table.c.segment == segment)
-        rank = (
-            sa.func.row_number()
-            .over(
-                partition_by=(table.c.version, table.c.segment),
-                order_by=(table.c.window_start.desc(), table.c.window_end.desc()),
-            )
-            .label("rank")
-        )
-        ranked = sa.select(table, rank).where(*conditions).subquery()
-        query = (
-            sa.select(*(ranked.c[column.name] for column in table.columns))
-            .where(ranked.c.rank <= limit)
-            .order_by(
-                ranked.c.window_start, ranked.c.segment, ranked.c.version, ranked.c.window_end
-            )
-        )
+        query = _latest(window_summaries.columns, model, limit=limit, end=end, segment=segment)
         with self.transaction() as connection:
             rows = connection.execute(query).all()
         return [_window_summary(row) for row in rows]
+
+    def window_digests(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        segment: str | None = None,
+        latest: int | None = None,
+    ) -> list[WindowDigest]:
+        table = window_summaries
+        columns = [table.c[name] for name in _DIGEST_COLUMNS]
+        if latest is None:
+            query = _ordered(
+                _in_range(
+                    sa.select(*columns),
+                    model,
+                    version=version,
+                    start=start,
+                    end=end,
+                    segment=segment,
+                ),
+                table.c,
+            )
+        else:
+            query = _latest(
+                columns,
+                model,
+                limit=latest,
+                end=end,
+                segment=segment,
+                version=version,
+                start=start,
+            )
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return [
+            WindowDigest(
+                row.model,
+                row.version,
+                row.window_start,
+                row.window_end,
+                row.segment,
+                row.updated_at,
+                row.digest,
+            )
+            for row in rows
+        ]
+
+    def put_window_digests(self, digests: Sequence[WindowDigest]) -> int:
+        if not digests:
+            return 0
+        table = window_summaries
+        stored = 0
+        with self.transaction(write=True) as connection:
+            for item in digests:
+                result = connection.execute(
+                    table.update()
+                    .where(
+                        table.c.model == item.model,
+                        table.c.version == item.version,
+                        table.c.window_start == _utc(item.start, "window start"),
+                        table.c.window_end == _utc(item.end, "window end"),
+                        table.c.segment == item.segment,
+                        table.c.updated_at == _utc(item.updated_at, "updated_at"),
+                    )
+                    .values(digest=item.digest)
+                )
+                stored += result.rowcount
+        return stored
 
     def get_watermark(self, job: str, model: str) -> int:
         table = watermarks_table

@@ -11,7 +11,6 @@ from seismo.monitor.digest import FORMAT, Digest
 from seismo.monitor.results import drift_series, performance_series, quality_series
 from seismo.store import Store
 from tests.monitor.test_history import DAY, T0, CountingStore, log_day
-from tests.monitor.test_history import store as store_fixture  # noqa: F401 (the fixture)
 
 
 def _monitored(store: Store, days: int = 3) -> None:

@@ -32,6 +32,7 @@ TABLES = {
     "silences",
     "api_tokens",
     "leases",
+    "ui_sessions",
     "monitor_errors",
     "rollouts",
     "decisions",

@@ -281,6 +281,19 @@ class ApiToken:
         return self.revoked_at is None
 
 
+@dataclass(frozen=True, slots=True)
+class UiSession:
+    """A browser's session of the web UI: kept under the SHA-256 digest of its cookie, tied
+    to the digest of the token it signed in with (None while the service has no tokens),
+    with the CSRF token its forms carry."""
+
+    id_hash: str
+    token_hash: str | None
+    csrf: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class StoreError(SeismoError):
     """The store could not do what was asked (database down, conflict, bad state)."""
 
@@ -604,6 +617,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def revoke_token(self, name: str, *, at: datetime) -> bool:
         """Revoke the named token; False when no active token has that name."""
+
+    @abc.abstractmethod
+    def add_ui_session(self, session: UiSession, *, purge_before: datetime) -> None:
+        """Keep a new UI session, dropping the sessions that expired before ``purge_before``."""
+
+    @abc.abstractmethod
+    def get_ui_session(self, id_hash: str) -> UiSession | None:
+        """The UI session kept under ``id_hash`` (expired or not), or None."""
+
+    @abc.abstractmethod
+    def end_ui_session(self, id_hash: str) -> bool:
+        """Forget a UI session (sign-out); whether it existed."""
 
     @abc.abstractmethod
     def acquire_lease(self, name: str, holder: str, *, until: datetime, now: datetime) -> bool:

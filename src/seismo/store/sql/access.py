@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from seismo.store.base import ApiToken
+from seismo.store.base import ApiToken, UiSession
 from seismo.store.sql.engine import SQLBase
-from seismo.store.sql.tables import _utc, api_tokens, leases
+from seismo.store.sql.tables import _utc, api_tokens, leases, ui_sessions
 
 
 def _token(row: Any) -> ApiToken:
@@ -62,6 +62,37 @@ class Access(SQLBase):
                 .values(revoked_at=_utc(at, "at"))
             ).rowcount
         return bool(revoked)
+
+    # -- UI sessions -------------------------------------------------------------------------
+    def add_ui_session(self, session: UiSession, *, purge_before: datetime) -> None:
+        table = ui_sessions
+        with self.transaction(write=True) as connection:
+            connection.execute(
+                table.delete().where(table.c.expires_at < _utc(purge_before, "purge_before"))
+            )
+            connection.execute(
+                table.insert().values(
+                    id_hash=session.id_hash,
+                    token_hash=session.token_hash,
+                    csrf=session.csrf,
+                    created_at=_utc(session.created_at, "created_at"),
+                    expires_at=_utc(session.expires_at, "expires_at"),
+                )
+            )
+
+    def get_ui_session(self, id_hash: str) -> UiSession | None:
+        table = ui_sessions
+        with self.transaction() as connection:
+            row = connection.execute(sa.select(table).where(table.c.id_hash == id_hash)).first()
+        if row is None:
+            return None
+        return UiSession(row.id_hash, row.token_hash, row.csrf, row.created_at, row.expires_at)
+
+    def end_ui_session(self, id_hash: str) -> bool:
+        table = ui_sessions
+        with self.transaction(write=True) as connection:
+            ended = connection.execute(table.delete().where(table.c.id_hash == id_hash)).rowcount
+        return bool(ended)
 
     # -- leases ------------------------------------------------------------------------------
     def acquire_lease(self, name: str, holder: str, *, until: datetime, now: datetime) -> bool:

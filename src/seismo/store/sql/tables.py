@@ -247,6 +247,17 @@ api_tokens = sa.Table(
     sa.UniqueConstraint("token_hash"),
 )
 
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String, primary_key=True),  # SHA-256 hex of the cookie's value
+    sa.Column("token_hash", sa.String, nullable=True),  # the token signed in with; None: open
+    sa.Column("csrf", sa.String, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
 leases = sa.Table(
     "leases",
     metadata,

@@ -1,12 +1,13 @@
-"""Window digests in the store (every backend): read without payloads, written with the
-window, stored afterwards only while the window is unchanged."""
+"""The web UI's records in the store (every backend): window digests (read without
+payloads, written with the window, stored afterwards only while the window is unchanged) and
+sessions."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from seismo.store import Store, WindowSummary
+from seismo.store import Store, UiSession, WindowSummary
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -62,3 +63,17 @@ def test_a_digest_is_stored_only_while_its_window_is_unchanged(store: Store) -> 
     assert store.put_window_digests([replace(found, digest="stale")]) == 0
     assert store.window_digests("churn")[0].digest == "fresh"
     assert store.put_window_digests([]) == 0
+
+
+def test_ui_sessions_are_kept_ended_and_purged_when_expired(store: Store) -> None:
+    old = UiSession("a" * 64, None, "csrf-a", T0, T0 + timedelta(hours=1))
+    store.add_ui_session(old, purge_before=T0)
+    assert store.get_ui_session(old.id_hash) == old
+    signed_in = UiSession("b" * 64, "c" * 64, "csrf-b", T0, T0 + timedelta(hours=12))
+    # Adding a session drops those expired before the purge time, and only those.
+    store.add_ui_session(signed_in, purge_before=T0 + timedelta(hours=2))
+    assert store.get_ui_session(old.id_hash) is None
+    assert store.get_ui_session(signed_in.id_hash) == signed_in
+    assert store.end_ui_session(signed_in.id_hash) is True
+    assert store.end_ui_session(signed_in.id_hash) is False
+    assert store.get_ui_session(signed_in.id_hash) is None

@@ -313,25 +313,34 @@ def _story(directory: Path, serve: bool) -> None:
     """``seismo demo``: the closed-loop story, told as it happens."""
     import threading
 
-    from seismo.examples.story import run_story, summary_lines
+    from seismo.examples.story import StoryResult, run_story, summary_lines
 
     def say(line: str) -> None:
         _print_plain(line)
 
-    def keep_serving(address: str) -> None:
-        _print_plain(f"The service is up at {address} (Ctrl-C to stop).")
+    def tell(result: StoryResult) -> None:
+        for line in summary_lines(result):
+            _print_plain(line)
+        for path in result.reports:
+            _print_plain(f"HTML report: {path.resolve()}")
+        _print_plain(
+            f"Store: {(directory / 'seismo.db').resolve()} (seismo models list --config "
+            f"{(directory / 'seismo.yaml')})"
+        )
+
+    def keep_serving(result: StoryResult) -> None:
+        tell(result)
+        _print_plain(f"The UI: {result.address}/ui — the service stays up until Ctrl-C.")
         with suppress(KeyboardInterrupt):
             threading.Event().wait()
 
     result = run_story(directory, say=say, keep_serving=keep_serving if serve else None)
-    for line in summary_lines(result):
-        _print_plain(line)
-    for path in result.reports:
-        _print_plain(f"HTML report: {path.resolve()}")
-    _print_plain(
-        f"Store: {(directory / 'seismo.db').resolve()} (seismo models list --config "
-        f"{(directory / 'seismo.yaml')})"
-    )
+    if not serve:
+        tell(result)
+        _print_plain(
+            f"The UI: {result.address}/ui (look at it with ./dev demo --serve, or run "
+            f"seismo serve --config {directory / 'seismo.yaml'} and open that address)."
+        )
 
 
 def _writable(path: Path) -> Path:

@@ -47,13 +47,21 @@ class CountingStore:
         return getattr(self.store, name)
 
 
-def log_day(store: Store, start: datetime, rows: int, *, seed: int, labelled: bool = True) -> None:
+def log_day(
+    store: Store,
+    start: datetime,
+    rows: int,
+    *,
+    seed: int,
+    labelled: bool = True,
+    model: str = "m",
+) -> None:
     frame = training_frame(rows, seed=seed)
     records = frame[FEATURES].to_dict(orient="records")
     predictions = [
         Prediction(
             f"{start:%Y%m%d}-{i}",
-            "m",
+            model,
             1,
             start + timedelta(seconds=i),
             {k: (v.item() if hasattr(v, "item") else v) for k, v in records[i].items()},

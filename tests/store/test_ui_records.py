@@ -51,6 +51,20 @@ def test_latest_digests_are_those_of_latest_windows(store: Store) -> None:
     assert [(d.start, d.segment) for d in got] == [(s.start, s.segment) for s in expected]
 
 
+def test_window_extent_is_the_first_and_last_start_of_each_segment(store: Store) -> None:
+    assert store.window_extent("churn") == {}
+    for hour in (3, 1, 2):
+        store.put_window(window(hour))
+    store.put_window(window(2, segment="plan=pro"))
+    store.put_window(window(5, version=2))
+    extent = store.window_extent("churn")
+    assert extent == {
+        "": (T0 + timedelta(hours=1), T0 + timedelta(hours=5)),
+        "plan=pro": (T0 + timedelta(hours=2), T0 + timedelta(hours=2)),
+    }
+    assert all(moment.utcoffset() == timedelta(0) for pair in extent.values() for moment in pair)
+
+
 def test_a_digest_is_stored_only_while_its_window_is_unchanged(store: Store) -> None:
     store.put_window(window(0))
     (found,) = store.window_digests("churn")

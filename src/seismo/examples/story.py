@@ -201,10 +201,11 @@ def run_story(
     *,
     say: Say = print,
     until: datetime | None = None,
-    keep_serving: Callable[[str], None] | None = None,
+    keep_serving: Callable[[StoryResult], None] | None = None,
 ) -> StoryResult:
     """Run the story in ``directory`` (its store, models, reports); ``until`` ends the replay
-    early (tests); ``keep_serving`` is called with the address before the server stops."""
+    early (tests); ``keep_serving`` is called with the result while the server is still up
+    (its address is the result's)."""
     from seismo.loop.models import register_model
     from seismo.schema.types import SchemaOverrides
     from seismo.store import open_store
@@ -301,17 +302,18 @@ def run_story(
             reports.extend(_reports(http, directory, weeks))
             decisions = _check(http.get(f"/v1/models/{MODEL}/decisions", params={"limit": 1000}))
             versions = _check(http.get(f"/v1/models/{MODEL}/versions"))
-            if keep_serving is not None:
-                keep_serving(address)
-    return StoryResult(
-        weeks,
-        decisions["decisions"],
-        versions["versions"],
-        reports,
-        address,
-        time.monotonic() - started,
-        spent,
-    )
+        result = StoryResult(
+            weeks,
+            decisions["decisions"],
+            versions["versions"],
+            reports,
+            address,
+            time.monotonic() - started,
+            spent,
+        )
+        if keep_serving is not None:
+            keep_serving(result)
+    return result
 
 
 def _predict(http: httpx.Client, part: Any, injected: bool) -> None:
@@ -338,9 +340,11 @@ def _predict(http: httpx.Client, part: Any, injected: bool) -> None:
 
 
 def _labels(http: httpx.Client, arrived: Any) -> None:
+    # Each label becomes known LABEL_DELAY after its flight (the replay's time).
+    known = (arrived["time_hour"] + LABEL_DELAY).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [
-        {"prediction_id": prediction_id, "label": int(late)}
-        for prediction_id, late in zip(arrived["id"], arrived[TARGET], strict=True)
+        {"prediction_id": prediction_id, "label": int(late), "received_at": at}
+        for prediction_id, late, at in zip(arrived["id"], arrived[TARGET], known, strict=True)
     ]
     for first in range(0, len(rows), 5000):
         _check(http.post(f"/v1/models/{MODEL}/labels", json={"labels": rows[first : first + 5000]}))

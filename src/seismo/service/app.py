@@ -28,6 +28,7 @@ from seismo.service.routes import loop as loop_routes
 from seismo.service.routes import metrics as metrics_routes
 from seismo.service.routes import monitor as monitor_routes
 from seismo.service.state import Models, ServiceMetrics, ServiceState, monitoring
+from seismo.service.ui import router as ui_router
 from seismo.store import GroupCommitWriter, Store, open_store
 from seismo.store.base import DuplicatePrediction, StoreError, StoreUnavailable
 
@@ -44,6 +45,7 @@ ROUTERS = (
     loop_routes.router,
     alerts.router,
     metrics_routes.router,
+    ui_router,
 )
 
 

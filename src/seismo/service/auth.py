@@ -120,7 +120,10 @@ class Authenticator:
 
     def token(self, presented: str) -> ApiToken | None:
         """The active token presented, or None (unknown or revoked)."""
-        key = digest(presented)
+        return self.token_by_digest(digest(presented))
+
+    def token_by_digest(self, key: str) -> ApiToken | None:
+        """The active token whose digest is ``key``, or None (unknown or revoked)."""
         now = time.monotonic()
         with self._lock:
             cached = self._tokens.get(key)

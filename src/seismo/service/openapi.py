@@ -85,6 +85,10 @@ _LABEL: dict[str, Any] = {
     "properties": {
         "prediction_id": {"type": "string"},
         "label": {"description": "the ground truth: a class, or a number (regression)"},
+        "received_at": {
+            **_TIMESTAMP,
+            "description": "when the label became known (backfills, replays); default: now",
+        },
     },
 }
 

@@ -605,10 +605,17 @@ def _is_probability(value: Any) -> bool:
 
 
 def parse_labels(
-    rows: list[Any], now: datetime, *, task: str, classes: Sequence[str]
+    rows: list[Any],
+    now: datetime,
+    *,
+    task: str,
+    classes: Sequence[str],
+    max_future_skew: timedelta = timedelta(minutes=5),
 ) -> list[Label]:
     """Validate ``POST /v1/models/{name}/labels`` rows for a model with ``task`` and
-    ``classes``: a label is one of the classes, or a number (regression)."""
+    ``classes``: a label is one of the classes, or a number (regression). ``received_at``
+    (optional) is when the label became known, for backfills and replays (default: now);
+    it may not lie ahead of the server's clock by more than ``max_future_skew``."""
     problems: list[Problem] = []
     labels: list[Label] = []
     for index, row in enumerate(rows):
@@ -616,7 +623,7 @@ def parse_labels(
         if not isinstance(row, Mapping):
             problems.append(Problem(where, "must be an object with 'prediction_id' and 'label'"))
             continue
-        unknown = sorted(map(str, set(row) - {"prediction_id", "label"}))
+        unknown = sorted(map(str, set(row) - {"prediction_id", "label", "received_at"}))
         if unknown:
             problems.append(Problem(where, f"unknown field(s) {_names(unknown)}"))
         prediction_id = row.get("prediction_id")
@@ -632,8 +639,20 @@ def parse_labels(
             problem = class_problem(label, classes)
         if problem is not None:
             problems.append(Problem(f"{where}.label", problem))
+        received, time_problem = parse_timestamp(row.get("received_at"), f"{where}.received_at")
+        if time_problem is not None:
+            problems.append(time_problem)
+        elif received is not None and received > now + max_future_skew:
+            problems.append(
+                Problem(
+                    f"{where}.received_at",
+                    _future_problem(received, now + max_future_skew, max_future_skew).replace(
+                        "the prediction was made", "the label became known"
+                    ),
+                )
+            )
         if not problems:
-            labels.append(Label(str(prediction_id), label, now))
+            labels.append(Label(str(prediction_id), label, received or now))
     if problems:
         raise invalid(problems, "labels")
     return labels

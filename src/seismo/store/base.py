@@ -539,6 +539,11 @@ class Store(abc.ABC):
         without reading their payloads."""
 
     @abc.abstractmethod
+    def window_extent(self, model: str) -> dict[str, tuple[datetime, datetime]]:
+        """The first and last window start of each segment of ``model`` ("" for the whole
+        windows), reading no payload or digest."""
+
+    @abc.abstractmethod
     def put_window_digests(self, digests: Sequence[WindowDigest]) -> int:
         """Store digests computed after their windows were written; a digest is kept only
         while its window's ``updated_at`` is the one given (a window rewritten since keeps

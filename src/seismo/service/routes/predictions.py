@@ -187,7 +187,13 @@ async def labels(name: str, request: Request, state: State) -> dict[str, Any]:
     document = await json_body(request, batch=True)
     rows = rows_of(document, "labels", state.settings.max_batch_rows)
     task, classes = hosted.version.task, hosted.version.classes
-    parsed = parse_labels(rows, datetime.now(UTC), task=task, classes=classes)
+    parsed = parse_labels(
+        rows,
+        datetime.now(UTC),
+        task=task,
+        classes=classes,
+        max_future_skew=state.settings.max_future_skew,
+    )
     outcome = await run_in_threadpool(partial(state.store.add_labels, parsed, model=name))
     for kind in ("inserted", "updated", "unchanged"):
         state.metrics.labels.labels(name, kind).inc(getattr(outcome, kind))

@@ -271,6 +271,21 @@ class Windows(SQLBase):
             for row in rows
         ]
 
+    def window_extent(self, model: str) -> dict[str, tuple[datetime, datetime]]:
+        table = window_summaries
+        query = (
+            sa.select(
+                table.c.segment,
+                sa.func.min(table.c.window_start),
+                sa.func.max(table.c.window_start),
+            )
+            .where(table.c.model == model)
+            .group_by(table.c.segment)
+        )
+        with self.transaction() as connection:
+            rows = connection.execute(query).all()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     def put_window_digests(self, digests: Sequence[WindowDigest]) -> int:
         if not digests:
             return 0

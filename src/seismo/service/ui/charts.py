@@ -393,6 +393,8 @@ def _safe_href(href: str | None) -> str | None:
 
 
 def _open(kind: str, width: float, height: float, title: str, attrs: str = "") -> list[str]:
+    """The root element, a ``role="img"`` (a chart holding links is made a ``"figure"``: an
+    image's content is presentational, it must not hold interactive elements)."""
     label = escape(title)
     return [
         f'<svg xmlns="{_SVG_NS}" viewBox="0 0 {_c(width)} {_c(height)}" class="chart {kind}" '
@@ -756,8 +758,8 @@ def timeseries(
     domain are left out. Geometry outside ``y_domain`` is drawn at its edge.
 
     Links (points, events) are for the pointer: they are out of the tab order
-    (``tabindex="-1"``), as a ``role="img"`` hides them from assistive technology anyway; the
-    page lists windows and events as ordinary links.
+    (``tabindex="-1"``; the page lists windows and events as ordinary links), and a chart
+    holding links is a ``role="figure"`` (an image must not hold interactive elements).
 
     Examples
     --------
@@ -842,6 +844,8 @@ def timeseries(
                 f"{circle}{attrs}/></a>"
             )
     parts.append("</svg>")
+    if any(part.startswith("<a ") for part in parts):  # a figure may hold links
+        parts[0] = parts[0].replace('role="img"', 'role="figure"', 1)
     return Markup("".join(parts))
 
 

@@ -99,4 +99,5 @@
   }
 
   document.querySelectorAll(".heat").forEach(setupHeatmap);
+  performance.mark("seismo-ready"); // the page answers the pointer and the keyboard
 })();

@@ -221,3 +221,53 @@ def test_no_query_makes_a_page_fail(history: Service, params: dict[str, Any], pa
         assert response.json()["error"]["code"] == "invalid_query"
     else:
         assert response.headers["content-type"].startswith("text/html")
+
+
+class Counting:
+    """The service's store, counting the windows handed out (digests, and payloads)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.digests = 0
+        self.payloads = 0
+
+    def window_digests(self, *args: Any, **kwargs: Any) -> Any:
+        found = self.store.window_digests(*args, **kwargs)
+        self.digests += len(found)
+        return found
+
+    def get_windows(self, *args: Any, **kwargs: Any) -> Any:
+        found = self.store.get_windows(*args, **kwargs)
+        self.payloads += len(found)
+        return found
+
+    def latest_windows(self, *args: Any, **kwargs: Any) -> Any:
+        found = self.store.latest_windows(*args, **kwargs)
+        self.payloads += len(found)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@pytest.mark.parametrize(
+    ("query", "shown", "reach"),
+    [
+        ("last=2&metric=precision", 2, 0),  # no rule on precision: the shown windows only
+        ("last=1&metric=precision", 1, 0),
+        ("last=1&metric=accuracy", 1, 14),  # accuracy-drop looks back 14 windows
+    ],
+)
+def test_a_model_page_reads_the_digests_of_the_windows_it_shows(
+    history: Service, query: str, shown: int, reach: int
+) -> None:
+    state = history.client.app.state.seismo  # type: ignore[attr-defined]
+    counting = Counting(state.store)
+    state.store = state.history.store = counting
+    page = history.client.get(f"/ui/models/{MODEL}?{query}")
+    assert page.status_code == 200
+    assert page.text.count('data-c="0"') > 0
+    starts = re.search(r'data-starts="([^"]*)"', page.text)
+    assert starts is not None and len(starts.group(1).split(",")) == shown
+    assert counting.payloads == 0  # no window decoded: digests only
+    assert shown <= counting.digests <= shown + min(reach, 4 - shown)

@@ -28,6 +28,7 @@ from seismo.service.routes import loop as loop_routes
 from seismo.service.routes import metrics as metrics_routes
 from seismo.service.routes import monitor as monitor_routes
 from seismo.service.state import Models, ServiceMetrics, ServiceState, monitoring
+from seismo.service.ui import Compressed
 from seismo.service.ui import router as ui_router
 from seismo.store import GroupCommitWriter, Store, open_store
 from seismo.store.base import DuplicatePrediction, StoreError, StoreUnavailable
@@ -104,6 +105,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     _handle_errors(app, metrics)
+    app.add_middleware(Compressed)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,

@@ -82,7 +82,10 @@ def test_an_open_service_still_needs_the_forms_csrf_token(history: Service) -> N
     client = history.client
     page = client.get(f"/ui/models/{MODEL}/rollback")
     assert page.status_code == 200
-    assert client.cookies.get("seismo_session")
+    # No session is kept for an open service: a CSRF cookie the forms repeat.
+    assert client.cookies.get("seismo_csrf") == _csrf(page.text)
+    assert "seismo_session" not in client.cookies
+    assert "samesite=strict" in page.headers["set-cookie"].lower()
     refused = client.post(f"/ui/models/{MODEL}/rollback", data={"reason": "x"})
     assert refused.status_code == 403 and "Nothing was changed" in refused.text
     wrong = client.post(f"/ui/models/{MODEL}/rollback", data={"reason": "x", "csrf": "forged"})
@@ -92,6 +95,12 @@ def test_an_open_service_still_needs_the_forms_csrf_token(history: Service) -> N
         f"/ui/models/{MODEL}/rollback", data={"reason": "x", "csrf": _csrf(page.text)}
     )
     assert done.status_code == 422 and "roll back" in done.text.lower()
+    # Another browser (another cookie) cannot use this page's token.
+    client.cookies.set("seismo_csrf", "y" * 43, path="/ui")
+    stolen = client.post(
+        f"/ui/models/{MODEL}/rollback", data={"reason": "x", "csrf": _csrf(page.text)}
+    )
+    assert stolen.status_code == 403
 
 
 def test_with_tokens_the_ui_asks_for_one_and_keeps_a_session(history: Service) -> None:

@@ -8,6 +8,6 @@ stylesheet and one small script of our own; nothing is loaded from elsewhere, an
 Content-Security-Policy says so to the browser.
 """
 
-from seismo.service.ui.pages import router
+from seismo.service.ui.pages import Compressed, router
 
-__all__ = ["router"]
+__all__ = ["Compressed", "router"]

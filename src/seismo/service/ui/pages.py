@@ -18,6 +18,8 @@ import jinja2
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seismo._version import __version__
 from seismo.alerts.lifecycle import SILENCE_MATCHERS
@@ -74,6 +76,21 @@ STATIC: Final = ("ui.css", "ui.js")
 RANGES: Final = (30, 90, 180, 365)
 
 
+class Compressed:
+    """gzip for the UI's pages (a year of a wide model's heatmap is megabytes of SVG that
+    compress tenfold); the JSON API is left as it is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=2048, compresslevel=5)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/ui"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def _state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.seismo
     return state
@@ -117,7 +134,7 @@ def _html(
     who: Viewer | None,
     *,
     status: int = 200,
-    cookie: str | None = None,
+    cookie: tuple[str, str] | None = None,
     **context: Any,
 ) -> Response:
     state = _state(request)
@@ -135,7 +152,7 @@ def _html(
     )
     response = HTMLResponse(body, status_code=status)
     if cookie is not None:
-        set_cookie(response, request, cookie)
+        set_cookie(response, request, cookie[1], cookie[0])
     return secured(response)
 
 
@@ -166,7 +183,7 @@ async def _page(request: Request, handler: Handler, *, scope: str = "read") -> R
     except InputError as error:
         response = _problem(request, who, 422, str(error))
     if cookie is not None:
-        set_cookie(response, request, cookie)
+        set_cookie(response, request, cookie[1], cookie[0])
     return response
 
 

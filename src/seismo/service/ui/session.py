@@ -4,9 +4,11 @@ With tokens configured, a browser signs in once with a token (``read`` to look, 
 act): the service keeps a session under the SHA-256 digest of a random cookie value
 (``HttpOnly``, ``SameSite=Strict``, ``Secure`` over HTTPS, path ``/ui``) tied to the digest
 of that token, so revoking the token ends its sessions within the token cache's few seconds.
-While the service has no token (a developer's machine) everyone may look and act, and the
-browser still gets a session: every form carries its session's CSRF token, compared in
-constant time, so another site cannot make a visitor's browser act. A request may also carry
+While the service has no token (a developer's machine) everyone may look and act, and no
+session is kept: the browser gets a random CSRF cookie (``SameSite=Strict``) that every form
+must repeat (another site can neither read nor set it). Signed in, every form carries its
+session's CSRF token. Both are compared in constant time, so another site cannot make a
+visitor's browser act. A request may also carry
 ``Authorization: Bearer`` (scripts, benchmarks): then no cookie or CSRF token is involved.
 """
 
@@ -26,6 +28,7 @@ from seismo.service.state import ServiceState
 from seismo.store.base import ApiToken, UiSession
 
 COOKIE: Final = "seismo_session"
+CSRF_COOKIE: Final = "seismo_csrf"
 LIFETIME: Final = timedelta(hours=12)
 
 
@@ -71,7 +74,7 @@ def session_of(state: ServiceState, request: Request) -> UiSession | None:
 
 
 def new_session(state: ServiceState, token_hash: str | None) -> tuple[str, UiSession]:
-    """A fresh session (a new cookie value: never one the browser had before signing in)."""
+    """A fresh signed-in session (a new cookie value: never one the browser had before)."""
     value = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session = UiSession(_hash(value), token_hash, secrets.token_urlsafe(32), now, now + LIFETIME)
@@ -79,9 +82,9 @@ def new_session(state: ServiceState, token_hash: str | None) -> tuple[str, UiSes
     return value, session
 
 
-def set_cookie(response: Response, request: Request, value: str) -> None:
+def set_cookie(response: Response, request: Request, value: str, name: str = COOKIE) -> None:
     response.set_cookie(
-        COOKIE,
+        name,
         value,
         max_age=int(LIFETIME.total_seconds()),
         path="/ui",
@@ -93,26 +96,26 @@ def set_cookie(response: Response, request: Request, value: str) -> None:
 
 def viewer(
     state: ServiceState, request: Request, *, scope: str = "read"
-) -> tuple[Viewer, str | None]:
-    """Who is asking, and a new cookie value to set when a session had to be made.
+) -> tuple[Viewer, tuple[str, str] | None]:
+    """Who is asking, and a cookie (name, value) to set when one had to be made.
 
     Raises :class:`SignIn` when tokens exist and the request has no valid session or bearer
     token, :class:`Forbidden` when its token lacks ``scope``."""
     auth = state.auth
     presented = bearer(request.headers.get("authorization"))
-    if presented is not None:
-        token = auth.token(presented) if auth.enabled() else None
-        if auth.enabled():
-            if token is None:
-                raise SignIn
-            _require(token, scope)
-            return Viewer(token.name, allows(token, "admin"), "", bearer=True), None
-    session = session_of(state, request)
     if not auth.enabled():
-        if session is None:
-            value, session = new_session(state, None)
-            return Viewer("local", True, session.csrf, session), value
-        return Viewer("local", True, session.csrf, session), None
+        value = request.cookies.get(CSRF_COOKIE, "")
+        if len(value) == 43 and value.isascii():
+            return Viewer("local", True, value), None
+        value = secrets.token_urlsafe(32)
+        return Viewer("local", True, value), (CSRF_COOKIE, value)
+    if presented is not None:
+        token = auth.token(presented)
+        if token is None:
+            raise SignIn
+        _require(token, scope)
+        return Viewer(token.name, allows(token, "admin"), "", bearer=True), None
+    session = session_of(state, request)
     if session is None or session.token_hash is None:
         raise SignIn
     token = auth.token_by_digest(session.token_hash)
@@ -143,9 +146,9 @@ def checked_csrf(viewer: Viewer, sent: str | None) -> bool:
     """Whether a form's CSRF token is its session's (bearer requests need none)."""
     if viewer.bearer:
         return True
-    if viewer.session is None or sent is None:
+    if sent is None or not viewer.csrf:
         return False
-    return secrets.compare_digest(sent.encode(), viewer.session.csrf.encode())
+    return secrets.compare_digest(sent.encode(), viewer.csrf.encode())
 
 
 def safe_next(target: str | None) -> str:

@@ -64,9 +64,16 @@ def test_a_read_token_looks_but_cannot_act(browser: Any, guarded_server: Served)
         form={"csrf": "x", "comment": "no"},
     )
     assert response.status == 403
+    silenced = page.request.post(
+        guarded_server.address + "/ui/silences",
+        form={"csrf": "x", "rule": before[0]["rule"], "match_rule": "1", "duration": "1h"},
+    )
+    assert silenced.status == 403
     confirm = page.goto(guarded_server.address + f"/ui/models/{MODEL}/rollback")
     assert confirm is not None and confirm.status == 403
     assert _firing(guarded_server) == before
+    with guarded_server.api(guarded_server.tokens["read"]) as api:
+        assert api.get("/v1/silences").json()["silences"] == []
     page.context.close()
 
 

@@ -68,6 +68,15 @@ def test_every_page_renders_without_errors_or_outside_requests(
     assert page.frame_locator("iframe.report").locator("h1").count() == 1
     watched.go("/ui/alerts?state=resolved")
     watched.go("/ui/alerts")
+    # An alert's page carries its diagnosis, as the API does.
+    with open_server.api() as api:
+        alerts = api.get("/v1/alerts").json()["alerts"]
+    diagnosed = [a for a in alerts if (a["alert"].get("values") or {}).get("diagnosis")]
+    assert diagnosed
+    watched.go(f"/ui/alerts/{diagnosed[0]['id']}")
+    cause = diagnosed[0]["alert"]["values"]["diagnosis"]["cause"]
+    assert page.locator("#diagnosis").get_attribute("data-cause") == cause
+    assert page.locator("#history li").count() >= 1
     watched.go(f"/ui/models/{MODEL}/rollouts")
     assert page.locator("#decisions li").count() > 3
     assert page.locator("table.validation").count() >= 1

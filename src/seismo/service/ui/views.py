@@ -27,7 +27,7 @@ from seismo.loop import registry
 from seismo.loop.retrain import default_metric
 from seismo.monitor.digest import Digest
 from seismo.performance.metrics import metric_names
-from seismo.service.state import ServiceState
+from seismo.service.state import ServiceState, explain
 from seismo.store.base import Decision, ModelVersion, Rollout, StoredAlert, WindowDigest
 
 #: Windows a model page shows unless asked otherwise, and the most it shows.
@@ -475,8 +475,6 @@ def window_page(
     window = state.history.window(name, start, segment=segment, version=shown.item.version)
     diagnosis = None
     if window is not None:
-        from seismo.service.state import explain
-
         try:
             diagnosis = explain(window)
         except Exception:  # the page is served without it

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,33 @@ def test_max_future_skew_from_the_config_reaches_the_ingest_route(tmp_path: Path
                 assert answer.status_code == status, answer.text
     finally:
         store.close()
+
+
+def test_a_label_may_say_when_it_became_known(service: Service) -> None:
+    """received_at (backfills, replays) is kept as the label's time: the monitor's label
+    delay is measured from it; a time ahead of the server's clock or not a time is refused,
+    naming the row and the field, and nothing of the batch is stored."""
+    made = "2026-01-01T10:00:00Z"
+    ids = service.client.post(
+        "/v1/models/cancer:predict", json={"instances": _instances(2), "timestamps": [made] * 2}
+    ).json()["ids"]
+    answer = service.client.post(
+        "/v1/models/cancer/labels",
+        json=[{"prediction_id": ids[0], "label": "yes", "received_at": "2026-01-05T10:00:00Z"}],
+    )
+    assert answer.status_code == 200 and answer.json()["inserted"] == 1
+    stored = service.store.get_prediction(ids[0])
+    assert stored is not None and stored.labelled_at == datetime(2026, 1, 5, 10, tzinfo=UTC)
+    for when, says in (("2999-01-01T00:00:00Z", "ahead of the server's clock"), ("soon", "ISO")):
+        refused = service.client.post(
+            "/v1/models/cancer/labels",
+            json=[
+                {"prediction_id": ids[1], "label": "no"},
+                {"prediction_id": ids[1], "label": "no", "received_at": when},
+            ],
+        )
+        assert refused.status_code == 422
+        problem = refused.json()["error"]["problems"][0]
+        assert problem["field"] == "labels[1].received_at" and says in problem["message"]
+        again = service.store.get_prediction(ids[1])
+        assert again is not None and again.label is None

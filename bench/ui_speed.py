@@ -226,9 +226,7 @@ def main() -> None:
     built = build_store(directory, args.days, args.features)
     print("store:", json.dumps(built))
     with serve(directory) as address:
-        with httpx.Client(base_url=address, timeout=60) as http:
-            start = http.get(f"/v1/models/{MODEL}/drift", params={"start": "2025-06-01"})
-            window = start.json()["windows"][0]["start"]
+        window = f"{ui_data.START + dt.timedelta(days=args.days // 2):%Y-%m-%d}T00:00:00Z"
         paths = {
             "model_all": f"/ui/models/{MODEL}?last={args.days}",
             "model_90": f"/ui/models/{MODEL}?last=90",

@@ -92,10 +92,12 @@ def test_windows_without_a_digest_get_one_computed_once_and_stored(store: Store)
 def test_a_digest_of_another_format_is_recomputed(store: Store) -> None:
     _monitored(store, days=1)
     (summary,) = store.get_windows("m", segment="")
-    assert summary.digest is not None
-    old = summary.digest.replace(f'"format":{FORMAT}', '"format":0')
+    (item,) = store.window_digests("m", segment="")
+    assert item.digest is not None and item.updated_at == summary.updated_at
+    old = item.digest.replace(f'"format":{FORMAT}', '"format":0')
     store.put_windows([replace(summary, digest=old)])
     assert Digest.from_json(old) is None
     history = WindowHistory(store, DAY)
     ((_, digest),) = history.digests("m", segment="")
-    assert digest.to_json() == summary.digest
+    assert digest.to_json() == item.digest
+    assert store.window_digests("m", segment="")[0].digest == item.digest  # stored again

@@ -33,6 +33,7 @@ TABLES = {
     "api_tokens",
     "leases",
     "ui_sessions",
+    "window_digests",
     "monitor_errors",
     "rollouts",
     "decisions",

@@ -28,11 +28,17 @@ def test_digests_come_with_the_window_and_match_get_windows(store: Store) -> Non
     store.put_window(window(1, version=2))  # no digest
     summaries = store.get_windows("churn", segment="")
     digests = store.window_digests("churn", segment="")
-    assert [(d.version, d.start, d.end, d.segment, d.updated_at) for d in digests] == [
-        (s.version, s.start, s.end, s.segment, s.updated_at) for s in summaries
+    assert [(d.version, d.start, d.end, d.segment) for d in digests] == [
+        (s.version, s.start, s.end, s.segment) for s in summaries
+    ]
+    # A digest carries the updated_at of the summary it came with; none without a digest.
+    assert [d.updated_at for d in digests] == [
+        None if d.digest is None else s.updated_at for d, s in zip(digests, summaries, strict=True)
     ]
     assert [d.digest for d in digests] == ['{"h":0}', '{"h":1}', None, '{"h":2}']
-    assert [s.digest for s in summaries] == [d.digest for d in digests]
+    # Rewriting a window without a digest drops the one it had (it is computed again).
+    store.put_window(window(0))
+    assert store.window_digests("churn", segment="")[0].digest is None
     ranged = store.window_digests(
         "churn", start=T0 + timedelta(hours=1), end=T0 + timedelta(hours=2), segment="plan=pro"
     )
@@ -68,7 +74,9 @@ def test_window_extent_is_the_first_and_last_start_of_each_segment(store: Store)
 def test_a_digest_is_stored_only_while_its_window_is_unchanged(store: Store) -> None:
     store.put_window(window(0))
     (found,) = store.window_digests("churn")
-    assert found.digest is None
+    assert found.digest is None and found.updated_at is None
+    (summary,) = store.get_windows("churn")
+    found = replace(found, updated_at=summary.updated_at)
     assert store.put_window_digests([replace(found, digest="computed")]) == 1
     assert store.window_digests("churn")[0].digest == "computed"
     # The monitor rewrites the window (late labels) with its own digest: a digest computed

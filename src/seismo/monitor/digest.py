@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from seismo.monitor.history import Window
 
 #: Bumped when the digest's content changes: older digests are recomputed on read.
-FORMAT: Final = 1
+FORMAT: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,11 @@ class Digest:
     rows: int
     labelled: int
     mean_label_delay: float | None
-    features: tuple[FeatureDigest, ...]
+    # Per feature, in the report's order (columns: a year of a wide model parses fast).
+    names: tuple[str, ...]
+    ratios: tuple[float | None, ...]
+    drifted: tuple[bool, ...]
+    effects: tuple[str | None, ...]
     features_tested: int
     features_drifted: int
     dataset_drifted: bool
@@ -61,6 +65,13 @@ class Digest:
     anomalies: tuple[dict[str, Any], ...]
     metrics: dict[str, MetricDigest]
     metrics_n: int
+
+    @property
+    def features(self) -> tuple[FeatureDigest, ...]:
+        return tuple(
+            FeatureDigest(*entry)
+            for entry in zip(self.names, self.ratios, self.drifted, self.effects, strict=True)
+        )
 
     @property
     def label_coverage(self) -> float:
@@ -83,7 +94,10 @@ class Digest:
             "rows": self.rows,
             "labelled": self.labelled,
             "mean_label_delay": self.mean_label_delay,
-            "features": [[f.name, f.ratio, int(f.drifted), f.effect] for f in self.features],
+            "names": list(self.names),
+            "ratios": list(self.ratios),
+            "drifted": [int(flag) for flag in self.drifted],
+            "effects": list(self.effects),
             "features_tested": self.features_tested,
             "features_drifted": self.features_drifted,
             "dataset_drifted": self.dataset_drifted,
@@ -106,10 +120,10 @@ class Digest:
             rows=int(document["rows"]),
             labelled=int(document["labelled"]),
             mean_label_delay=document["mean_label_delay"],
-            features=tuple(
-                FeatureDigest(name, ratio, bool(drifted), effect)
-                for name, ratio, drifted, effect in document["features"]
-            ),
+            names=tuple(document["names"]),
+            ratios=tuple(document["ratios"]),
+            drifted=tuple(map(bool, document["drifted"])),
+            effects=tuple(document["effects"]),
             features_tested=int(document["features_tested"]),
             features_drifted=int(document["features_drifted"]),
             dataset_drifted=bool(document["dataset_drifted"]),
@@ -155,7 +169,10 @@ def digest_of(window: Window) -> Digest:
         rows=state.rows,
         labelled=state.labelled,
         mean_label_delay=state.mean_label_delay,
-        features=tuple(features),
+        names=tuple(f.name for f in features),
+        ratios=tuple(f.ratio for f in features),
+        drifted=tuple(f.drifted for f in features),
+        effects=tuple(f.effect for f in features),
         features_tested=dataset.features_tested,
         features_drifted=dataset.features_drifted,
         dataset_drifted=bool(dataset.drifted),

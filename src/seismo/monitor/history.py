@@ -247,17 +247,18 @@ class WindowHistory:
         for item in found:
             digest = Digest.from_json(item.digest)
             if digest is None:
-                digest = self._digest_of(item)
-                if digest is None:  # rewritten meanwhile: its writer stored a digest
+                summary = self._summary_of(item)
+                if summary is None:  # gone meanwhile
                     continue
-                item = replace(item, digest=digest.to_json())
+                digest = digest_of(self._decoded(summary))
+                item = replace(item, updated_at=summary.updated_at, digest=digest.to_json())
                 computed.append(item)
             out.append((item, digest))
         if computed:
             self.store.put_window_digests(computed)
         return out
 
-    def _digest_of(self, item: WindowDigest) -> Digest | None:
+    def _summary_of(self, item: WindowDigest) -> WindowSummary | None:
         for summary in self.store.get_windows(
             item.model,
             version=item.version,
@@ -265,8 +266,8 @@ class WindowHistory:
             end=item.start + timedelta(microseconds=1),
             segment=item.segment,
         ):
-            if summary.end == item.end and summary.updated_at == item.updated_at:
-                return digest_of(self._decoded(summary))
+            if summary.end == item.end:
+                return summary
         return None
 
     def reference(self, model: str, version: int) -> Reference:

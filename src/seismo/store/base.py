@@ -176,7 +176,8 @@ class WindowSummary:
     ``segment`` is "" for the whole window, else "column=value". ``payload`` is the monitor's
     serialised summary (profile, performance statistics); the store does not interpret it.
     ``digest`` is the monitor's small JSON digest of it (per-feature drift, metrics, counts),
-    what pages over many windows read instead of the payload; None when not computed.
+    what pages over many windows read instead of the payload (:meth:`Store.window_digests`):
+    written with the window, not read back with it.
     """
 
     model: str
@@ -192,14 +193,15 @@ class WindowSummary:
 @dataclass(frozen=True, slots=True)
 class WindowDigest:
     """A stored window's key and digest, read without its payload (see
-    :class:`WindowSummary`)."""
+    :class:`WindowSummary`); ``updated_at`` is that of the summary the digest was computed
+    from. Both are None for a window stored without a digest."""
 
     model: str
     version: int
     start: datetime
     end: datetime
     segment: str
-    updated_at: datetime
+    updated_at: datetime | None
     digest: str | None
 
 

@@ -9,7 +9,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
@@ -448,9 +448,10 @@ async def alert_page(request: Request, alert_id: str) -> Response:
 @router.get("/ui/models/{name}/rollouts")
 async def rollouts(request: Request, name: str) -> Response:
     state = _state(request)
+    every = bool(request.query_params.get("all"))
 
     async def handler(who: Viewer) -> Response:
-        page = await run_in_threadpool(rollouts_page, state, name)
+        page = await run_in_threadpool(partial(rollouts_page, state, name, every=every))
         return _html(request, "rollouts.html.j2", who, page=page)
 
     return await _page(request, handler)

@@ -310,11 +310,10 @@ def model_page(state: ServiceState, name: str, query: Query) -> ModelPage:
     ratios = np.full((len(features), len(windows)), np.nan)
     drifted = np.zeros((len(features), len(windows)), dtype=bool)
     for j, shown in enumerate(windows):
-        for feature in shown.digest.features:
-            i = index[feature.name]
-            if feature.ratio is not None:
-                ratios[i, j] = feature.ratio
-            drifted[i, j] = feature.drifted
+        digest = shown.digest
+        rows = [index[name] for name in digest.names]
+        ratios[rows, j] = np.array(digest.ratios, dtype=np.float64)  # None -> NaN
+        drifted[rows, j] = digest.drifted
     values, lows, highs = (
         np.asarray(
             [
@@ -359,12 +358,15 @@ def _reach(rule: Rule) -> int:
 
 
 def _features(windows: Sequence[Shown]) -> list[str]:
-    """Every feature of the windows, those furthest along to their bar first."""
+    """Every feature of the windows, those furthest along to their bar first (drifted in some
+    window before any that never drifted)."""
     worst: dict[str, float] = {}
     for shown in windows:
-        for feature in shown.digest.features:
-            ratio = -1.0 if feature.ratio is None else feature.ratio + 100.0 * feature.drifted
-            worst[feature.name] = max(worst.get(feature.name, -1.0), ratio)
+        digest = shown.digest
+        for name, ratio, drifted in zip(digest.names, digest.ratios, digest.drifted, strict=True):
+            score = -1.0 if ratio is None else ratio + (100.0 if drifted else 0.0)
+            if score > worst.get(name, -2.0):
+                worst[name] = score
     return sorted(worst, key=lambda name: (-worst[name], name))
 
 
@@ -411,7 +413,7 @@ def events(state: ServiceState, name: str, start: datetime, end: datetime) -> li
             )
     for decision in state.store.list_decisions(name, limit=1000):
         at = _decision_moment(decision)
-        if start <= at < end and _marked(decision):
+        if start <= at < end and notable(decision):
             out.append(
                 Event(
                     at,
@@ -423,9 +425,15 @@ def events(state: ServiceState, name: str, start: datetime, end: datetime) -> li
     return sorted(out, key=lambda e: e.at)
 
 
-def _marked(decision: Decision) -> bool:
-    """Decisions worth a mark on the time axis: the loop acted or was refused."""
-    return decision.outcome not in ("skipped", "waiting", "continue", "unchanged")
+def notable(decision: Decision) -> bool:
+    """Decisions worth showing at a glance: the loop acted, judged, or refused to retrain on a
+    pipeline error; not its routine skips (cooldown, nothing changed) and waits for labels."""
+    if decision.outcome not in ("skipped", "waiting"):
+        return True
+    alerts = decision.evidence.get("alerts")
+    return isinstance(alerts, list) and any(
+        isinstance(a, dict) and a.get("cause") == "pipeline_error" for a in alerts
+    )
 
 
 def _decision_moment(decision: Decision) -> datetime:
@@ -542,19 +550,23 @@ class RolloutsPage:
     decisions: list[Decision]
     champion: ModelVersion | None
     challenger: ModelVersion | None
+    hidden: int = 0  # routine decisions left out (``every`` shows them)
 
 
-def rollouts_page(state: ServiceState, name: str) -> RolloutsPage:
+def rollouts_page(state: ServiceState, name: str, *, every: bool = False) -> RolloutsPage:
     versions = state.store.list_model_versions(name)
     if not versions:
         raise NotFound(f"no model named {name!r}")
     rollout = _rollout(state, name)
     by_number = {v.version: v for v in versions}
+    decisions = state.store.list_decisions(name, limit=500)
+    shown = decisions if every else [d for d in decisions if notable(d)]
     return RolloutsPage(
         name,
         rollout,
         versions,
-        state.store.list_decisions(name, limit=200),
+        shown,
         by_number.get(rollout.champion),
         None if rollout.challenger is None else by_number.get(rollout.challenger),
+        len(decisions) - len(shown),
     )

@@ -165,8 +165,21 @@ window_summaries = sa.Table(
     sa.Column("segment", sa.String, primary_key=True),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("digest", sa.Text, nullable=True),
     sa.Index(None, "model", "window_start"),  # get_windows across versions
+)
+
+# A window's digest (small JSON) beside its summary, in a table of its own: in SQLite a column
+# after a large payload is reached only by walking the payload's overflow pages.
+window_digests = sa.Table(
+    "window_digests",
+    metadata,
+    sa.Column("model", sa.String, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("window_start", UTCDateTime, primary_key=True),
+    sa.Column("window_end", UTCDateTime, primary_key=True),
+    sa.Column("segment", sa.String, primary_key=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),  # the summary's it was computed from
+    sa.Column("digest", sa.Text, nullable=False),
 )
 
 watermarks_table = sa.Table(

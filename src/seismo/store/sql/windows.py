@@ -21,6 +21,7 @@ from seismo.store.sql.tables import (
     _utc,
     monitor_errors,
     watermarks_table,
+    window_digests,
     window_summaries,
 )
 
@@ -34,12 +35,14 @@ def _window_summary(row: _Row) -> WindowSummary:
         segment=row.segment,
         payload=bytes(row.payload),
         updated_at=row.updated_at,
-        digest=row.digest,
     )
 
 
 _WINDOW_KEY: Final = ("model", "version", "window_start", "window_end", "segment")
-_DIGEST_COLUMNS: Final = (*_WINDOW_KEY, "updated_at", "digest")
+
+
+def _key_is(key: tuple[Any, ...], table: sa.Table = window_digests) -> list[Any]:
+    return [table.c[name] == value for name, value in zip(_WINDOW_KEY, key, strict=True)]
 
 
 def _in_range(
@@ -121,6 +124,7 @@ class Windows(SQLBase):
     ) -> None:
         now = datetime.now(UTC)
         windows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        digests: dict[tuple[Any, ...], str | None] = {}
         for summary in summaries:
             row = {
                 "model": summary.model,
@@ -130,10 +134,11 @@ class Windows(SQLBase):
                 "segment": summary.segment,
                 "payload": bytes(summary.payload),
                 "updated_at": now,
-                "digest": summary.digest,
             }
             # The last summary of a key wins, as if they had been put one after another.
-            windows[tuple(row[name] for name in _WINDOW_KEY)] = row
+            key = tuple(row[name] for name in _WINDOW_KEY)
+            windows[key] = row
+            digests[key] = summary.digest
         marks: dict[tuple[str, str], dict[str, Any]] = {}
         for job, model, seq in watermarks:
             if not isinstance(seq, int) or seq < 0:
@@ -157,6 +162,18 @@ class Windows(SQLBase):
                 connection.execute(
                     self._upsert(window_summaries, _WINDOW_KEY), list(windows.values())
                 )
+                # Each window's digest goes with it; a window written without one loses the
+                # digest of what it replaced (computed again when read).
+                fresh = [
+                    {**dict(zip(_WINDOW_KEY, key, strict=True)), "updated_at": now, "digest": text}
+                    for key, text in digests.items()
+                    if text is not None
+                ]
+                if fresh:
+                    connection.execute(self._upsert(window_digests, _WINDOW_KEY), fresh)
+                for key, text in digests.items():
+                    if text is None:
+                        connection.execute(window_digests.delete().where(*_key_is(key)))
             if marks:
                 connection.execute(
                     self._upsert(watermarks_table, ("job", "model")), list(marks.values())
@@ -232,12 +249,14 @@ class Windows(SQLBase):
         segment: str | None = None,
         latest: int | None = None,
     ) -> list[WindowDigest]:
+        # The windows' keys come from the summaries' primary key alone (an index-only read,
+        # no payload), their digests from their own table.
         table = window_summaries
-        columns = [table.c[name] for name in _DIGEST_COLUMNS]
+        keys = [table.c[name] for name in _WINDOW_KEY]
         if latest is None:
-            query = _ordered(
+            found = _ordered(
                 _in_range(
-                    sa.select(*columns),
+                    sa.select(*keys),
                     model,
                     version=version,
                     start=start,
@@ -245,17 +264,26 @@ class Windows(SQLBase):
                     segment=segment,
                 ),
                 table.c,
-            )
+            ).subquery()
         else:
-            query = _latest(
-                columns,
+            found = _latest(
+                keys,
                 model,
                 limit=latest,
                 end=end,
                 segment=segment,
                 version=version,
                 start=start,
-            )
+            ).subquery()
+        digests = window_digests
+        query = _ordered(
+            sa.select(*found.c, digests.c.updated_at, digests.c.digest).select_from(
+                found.outerjoin(
+                    digests, sa.and_(*(found.c[name] == digests.c[name] for name in _WINDOW_KEY))
+                )
+            ),
+            found.c,
+        )
         with self.transaction() as connection:
             rows = connection.execute(query).all()
         return [
@@ -287,25 +315,34 @@ class Windows(SQLBase):
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def put_window_digests(self, digests: Sequence[WindowDigest]) -> int:
-        if not digests:
-            return 0
-        table = window_summaries
         stored = 0
         with self.transaction(write=True) as connection:
             for item in digests:
-                result = connection.execute(
-                    table.update()
-                    .where(
-                        table.c.model == item.model,
-                        table.c.version == item.version,
-                        table.c.window_start == _utc(item.start, "window start"),
-                        table.c.window_end == _utc(item.end, "window end"),
-                        table.c.segment == item.segment,
-                        table.c.updated_at == _utc(item.updated_at, "updated_at"),
-                    )
-                    .values(digest=item.digest)
+                if item.digest is None or item.updated_at is None:
+                    continue
+                key = (
+                    item.model,
+                    item.version,
+                    _utc(item.start, "window start"),
+                    _utc(item.end, "window end"),
+                    item.segment,
                 )
-                stored += result.rowcount
+                current = connection.execute(
+                    sa.select(window_summaries.c.updated_at).where(*_key_is(key, window_summaries))
+                ).scalar_one_or_none()
+                if current is None or current != _utc(item.updated_at, "updated_at"):
+                    continue  # rewritten since: its writer stored its own digest
+                connection.execute(
+                    self._upsert(window_digests, _WINDOW_KEY),
+                    [
+                        {
+                            **dict(zip(_WINDOW_KEY, key, strict=True)),
+                            "updated_at": current,
+                            "digest": item.digest,
+                        }
+                    ],
+                )
+                stored += 1
         return stored
 
     def get_watermark(self, job: str, model: str) -> int:

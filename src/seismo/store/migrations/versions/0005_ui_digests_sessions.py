@@ -22,9 +22,22 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Existing windows get no digest: the service computes it from the payload when a page
-    # first reads the window, and stores it.
-    with op.batch_alter_table("window_summaries") as batch:
-        batch.add_column(sa.Column("digest", sa.Text(), nullable=True))
+    # first reads the window, and stores it. A table of its own: in SQLite a column after a
+    # window's large payload is reached only through the payload's overflow pages.
+    timestamp = sa.DateTime(timezone=True)
+    op.create_table(
+        "window_digests",
+        sa.Column("model", sa.String(), nullable=False),
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("window_start", timestamp, nullable=False),
+        sa.Column("window_end", timestamp, nullable=False),
+        sa.Column("segment", sa.String(), nullable=False),
+        sa.Column("updated_at", timestamp, nullable=False),
+        sa.Column("digest", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "model", "version", "window_start", "window_end", "segment", name="pk_window_digests"
+        ),
+    )
     op.create_table(
         "ui_sessions",
         sa.Column("id_hash", sa.String(), nullable=False),
@@ -40,5 +53,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ui_sessions_expires_at", table_name="ui_sessions")
     op.drop_table("ui_sessions")
-    with op.batch_alter_table("window_summaries") as batch:
-        batch.drop_column("digest")
+    op.drop_table("window_digests")

@@ -179,8 +179,57 @@ def test_ratio_class_bins_are_closed_below() -> None:
             assert ratio_class(math.nextafter(edge, 0.0)) == f"q{k - 1}"
 
 
+CELL = re.compile(r"M([-\d.e]+) 0h([-\d.e]+)v([-\d.e]+)h-([-\d.e]+)z")
+
+
 def cell_table(root: ET.Element) -> list[list[ET.Element]]:
-    return [find(row, "rect") for row in find(root, "g", "hm-row")]
+    """The heatmap's cells read back as one ``rect`` element each (x, width, class with
+    ``d`` when drifted, data-c, data-v), from its rows' paths and data attributes; checks
+    on the way that every column of a row is in exactly one colour path and that the drifted
+    outline holds exactly the drifted cells."""
+    xs = [float(x) for x in root.get("data-x", "").split(",") if x]
+    widths = [float(w) for w in root.get("data-w", "").split(",") if w]
+    assert len(xs) == len(widths)
+    table = []
+    for row in find(root, "g", "hm-row"):
+        values = row.get("data-v", "").split(",") if xs else []
+        drifted = row.get("data-d", "")
+        assert len(values) == len(drifted) == len(xs)
+        classes: dict[int, str] = {}
+        outlined: set[int] = set()
+        for path in find(row, "path"):
+            kind = path.get("class", "")
+            for x, w, h, back in CELL.findall(path.get("d", "")):
+                assert w == back and float(h) > 0
+                taken = outlined if kind == "d" else classes
+                matching = [
+                    j
+                    for j in range(len(xs))
+                    if abs(xs[j] - float(x)) <= 0.01
+                    and abs(widths[j] - float(w)) <= 0.02
+                    and j not in taken
+                ]
+                assert matching, f"a cell at x={x} matches no free column"
+                column = matching[0]
+                if kind == "d":
+                    outlined.add(column)
+                else:
+                    classes[column] = kind
+        assert sorted(classes) == list(range(len(xs)))
+        assert outlined == {j for j, flag in enumerate(drifted) if flag == "1"}
+        cells = []
+        for j in range(len(xs)):
+            attrib = {
+                "x": str(xs[j]),
+                "width": str(widths[j]),
+                "class": classes[j] + (" d" if drifted[j] == "1" else ""),
+                "data-c": str(j),
+            }
+            if values[j]:
+                attrib["data-v"] = values[j]
+            cells.append(ET.Element("rect", attrib))
+        table.append(cells)
+    return table
 
 
 def test_heatmap_cells_follow_the_bins_and_carry_the_ratio_exactly() -> None:
@@ -231,7 +280,7 @@ def test_heatmap_rows_keep_the_given_order_and_starts_are_listed() -> None:
     assert root.get("data-starts", "").split(",")[0] == "2013-01-01T06:00:00+00:00"
     ys = [numbers(row.get("transform", ""))[1] for row in rows]
     assert ys == sorted(ys) and len(set(ys)) == len(ys)
-    assert [float(r.get("data-v", "")) for r in find(rows[2], "rect")] == ratios[2].tolist()
+    assert [float(r.get("data-v", "")) for r in cell_table(root)[2]] == ratios[2].tolist()
 
 
 def test_heatmap_cells_tile_their_windows_and_leave_missing_ones_blank() -> None:
@@ -328,11 +377,11 @@ def test_heatmap_handles_no_features_and_no_windows() -> None:
     )
     assert not find(empty, "g", "hm-row") and len(empty.get("data-starts", "").split(",")) == 4
     also = parse(heatmap([], starts, [], [], axis=axis, title="t"))
-    assert not find(also, "rect")
+    assert not cell_table(also)
     no_windows = parse(
         heatmap(["a"], [], np.zeros((1, 0)), np.zeros((1, 0), bool), axis=axis, title="t")
     )
-    assert no_windows.get("data-starts") == "" and not find(no_windows, "rect")
+    assert no_windows.get("data-starts") == "" and cell_table(no_windows) == [[]]
 
 
 def test_heatmap_refuses_mismatched_shapes_and_unsorted_starts() -> None:

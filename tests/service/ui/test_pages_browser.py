@@ -58,7 +58,7 @@ def test_every_page_renders_without_errors_or_outside_requests(
     assert "firing" in row.inner_text() or "none" in row.inner_text()
     row.locator("th a").click()
     page.wait_for_url(f"**/ui/models/{MODEL}")
-    assert page.locator("svg.heatmap rect").count() > 0
+    assert page.locator("svg.heatmap g.hm-row path").count() > 0
     assert page.locator("svg.chart").count() >= 5
     # The windows listed under the heatmap lead to the window page.
     page.locator("details.windows summary").click()
@@ -94,9 +94,8 @@ def test_the_charts_show_the_stored_numbers(watched: Watched, open_server: Serve
     cells = page.evaluate(
         """() => Array.from(document.querySelectorAll('svg.heatmap g.hm-row')).map(g => [
             g.dataset.feature,
-            Array.from(g.querySelectorAll('rect[data-c]')).map(r => [Number(r.dataset.c),
-              r.dataset.v === undefined ? null : Number(r.dataset.v),
-              r.classList.contains('d')])])"""
+            g.dataset.v.split(',').map((v, c) => [c, v === '' ? null : Number(v),
+              g.dataset.d[c] === '1'])])"""
     )
     with open_server.api() as api:
         drift = api.get(f"/v1/models/{MODEL}/drift").json()["windows"]
@@ -149,11 +148,23 @@ def test_a_heatmap_cell_leads_to_that_window_and_feature(
     page = watched.page
     watched.go(f"/ui/models/{MODEL}?last=365")
     starts = page.locator("svg.heatmap").get_attribute("data-starts").split(",")
-    drifted = page.locator("svg.heatmap rect.d").first
-    feature = drifted.evaluate("r => r.closest('g.hm-row').dataset.feature")
-    column = int(drifted.get_attribute("data-c"))
-    ratio = float(drifted.get_attribute("data-v"))
-    drifted.click()
+    # The first drifted cell, and where it is on the screen.
+    feature, column, ratio, x, y = page.evaluate(
+        """() => {
+          const svg = document.querySelector('svg.heatmap');
+          const xs = svg.dataset.x.split(',').map(Number);
+          const ws = svg.dataset.w.split(',').map(Number);
+          const top = Number(svg.dataset.top), ch = Number(svg.dataset.ch);
+          const rows = Array.from(svg.querySelectorAll('g.hm-row'));
+          const r = rows.findIndex(g => g.dataset.d.includes('1'));
+          const c = rows[r].dataset.d.indexOf('1');
+          const point = new DOMPoint(xs[c] + ws[c] / 2, top + r * ch + ch / 2)
+            .matrixTransform(svg.getScreenCTM());
+          return [rows[r].dataset.feature, c, Number(rows[r].dataset.v.split(',')[c]),
+                  point.x, point.y];
+        }"""
+    )
+    page.mouse.click(x, y)
     page.wait_for_url("**/windows/**")
     url = urlparse(page.url)
     assert parse_qs(url.query)["feature"] == [feature]

@@ -15,25 +15,36 @@
   }
   function hide() { if (tip) tip.hidden = true; }
 
+  function numbers(text) {
+    return (text || "").split(",").filter((part) => part !== "").map(Number);
+  }
+
   function setupHeatmap(box) {
     const svg = box.querySelector("svg.heatmap");
     if (!svg) return;
     const starts = (svg.dataset.starts || "").split(",").filter(Boolean);
+    const xs = numbers(svg.dataset.x);
+    const widths = numbers(svg.dataset.w);
+    const top = Number(svg.dataset.top);
+    const height = Number(svg.dataset.ch);
     const rows = Array.from(svg.querySelectorAll("g.hm-row"));
     if (!rows.length || !starts.length) return;
-    const cells = rows.map((row) => {
-      const byColumn = [];
-      row.querySelectorAll("rect[data-c]").forEach((rect) => { byColumn[Number(rect.dataset.c)] = rect; });
-      return byColumn;
-    });
+    const cursor = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    cursor.setAttribute("class", "cur");
+    cursor.setAttribute("visibility", "hidden");
+    svg.appendChild(cursor);
     let current = null; // [row, column]
 
+    function value(r, c) {
+      const text = (rows[r].dataset.v || "").split(",")[c];
+      return text === undefined || text === "" ? null : Number(text);
+    }
     function describe(r, c) {
-      const rect = cells[r][c];
-      const feature = rows[r].dataset.feature;
-      const ratio = rect && rect.dataset.v !== undefined ? Number(rect.dataset.v).toFixed(2) + "× its bar" : "not tested";
-      const drifted = rect && rect.classList.contains("d") ? ", drifted" : "";
-      return feature + " · " + starts[c].slice(0, 16).replace("T", " ") + ": " + ratio + drifted;
+      const ratio = value(r, c);
+      const drifted = (rows[r].dataset.d || "")[c] === "1" ? ", drifted" : "";
+      const shown = ratio === null ? "not tested" : ratio.toFixed(2) + "× its bar";
+      return rows[r].dataset.feature + " · " + starts[c].slice(0, 16).replace("T", " ") +
+        ": " + shown + drifted;
     }
     function href(r, c) {
       const params = new URLSearchParams();
@@ -41,41 +52,50 @@
       if (box.dataset.version) params.set("version", box.dataset.version);
       params.set("feature", rows[r].dataset.feature);
       const start = starts[c].replace("+00:00", "Z");
-      return box.dataset.base + encodeURIComponent(start).replace(/%3A/g, ":") + "?" + params.toString();
+      return box.dataset.base + encodeURIComponent(start).replace(/%3A/g, ":") + "?" +
+        params.toString();
     }
-    function locate(target) {
-      if (!(target instanceof Element) || target.tagName.toLowerCase() !== "rect" || target.dataset.c === undefined) return null;
-      const row = target.closest("g.hm-row");
-      if (!row) return null;
-      return [Number(row.dataset.row), Number(target.dataset.c)];
+    function locate(event) {
+      // The pointer in the chart's own units, then the row and the column under it.
+      const matrix = svg.getScreenCTM();
+      if (!matrix) return null;
+      const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+      const r = Math.floor((point.y - top) / height);
+      if (r < 0 || r >= rows.length) return null;
+      let low = 0;
+      let high = xs.length - 1;
+      while (low < high) { // the last column starting at or left of the pointer
+        const middle = (low + high + 1) >> 1;
+        if (xs[middle] <= point.x) low = middle; else high = middle - 1;
+      }
+      if (point.x < xs[low] || point.x > xs[low] + widths[low]) return null;
+      return [r, low];
     }
     function mark(position) {
-      if (current) {
-        const old = cells[current[0]][current[1]];
-        if (old) old.classList.remove("cur");
-      }
       current = position;
-      const rect = cells[position[0]][position[1]];
-      if (rect) {
-        rect.classList.add("cur");
-        const box2 = rect.getBoundingClientRect();
-        show(describe(position[0], position[1]), box2.left, box2.bottom);
-        box.setAttribute("aria-label", describe(position[0], position[1]) + ". Enter opens the report.");
-      }
+      const [r, c] = position;
+      cursor.setAttribute("x", String(xs[c]));
+      cursor.setAttribute("y", String(top + r * height));
+      cursor.setAttribute("width", String(Math.max(widths[c], 2)));
+      cursor.setAttribute("height", String(height - 1));
+      cursor.setAttribute("visibility", "visible");
+      const area = cursor.getBoundingClientRect();
+      show(describe(r, c), area.left, area.bottom);
+      box.setAttribute("aria-label", describe(r, c) + ". Enter opens the report.");
     }
 
     svg.addEventListener("click", (event) => {
-      const position = locate(event.target);
+      const position = locate(event);
       if (position) window.location.assign(href(position[0], position[1]));
     });
     svg.addEventListener("mousemove", (event) => {
-      const position = locate(event.target);
+      const position = locate(event);
       if (position) show(describe(position[0], position[1]), event.clientX, event.clientY);
       else hide();
     });
     svg.addEventListener("mouseleave", hide);
     box.addEventListener("focus", () => { mark(current || [0, starts.length - 1]); });
-    box.addEventListener("blur", hide);
+    box.addEventListener("blur", () => { hide(); cursor.setAttribute("visibility", "hidden"); });
     box.addEventListener("keydown", (event) => {
       if (!current) current = [0, starts.length - 1];
       let [r, c] = current;

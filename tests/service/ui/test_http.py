@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seismo.service.auth import create_token
+from seismo.store.base import StoreUnavailable
 from tests.monitor.test_history import log_day
 from tests.service.conftest import Service
 
@@ -280,3 +281,17 @@ def test_a_model_page_reads_the_digests_of_the_windows_it_shows(
     assert starts is not None and len(starts.group(1).split(",")) == shown
     assert counting.payloads == 0  # no window decoded: digests only
     assert shown <= counting.digests <= shown + min(reach, 4 - shown)
+
+
+def test_a_store_that_fails_is_a_page_saying_so(
+    history: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*_: Any, **__: Any) -> Any:
+        raise StoreUnavailable("database is locked")
+
+    state = history.client.app.state.seismo  # type: ignore[attr-defined]
+    monkeypatch.setattr(state.store, "window_digests", unavailable)
+    response = history.client.get(f"/ui/models/{MODEL}")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert "cannot be read right now" in response.text and "locked" not in response.text

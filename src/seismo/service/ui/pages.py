@@ -54,6 +54,7 @@ from seismo.service.ui.views import (
     rollouts_page,
     window_page,
 )
+from seismo.store.base import StoreError
 
 log = logging.getLogger("seismo.service.ui")
 router = APIRouter(include_in_schema=False)
@@ -182,6 +183,11 @@ async def _page(request: Request, handler: Handler, *, scope: str = "read") -> R
         response = _problem(request, who, 404, str(error))
     except InputError as error:
         response = _problem(request, who, 422, str(error))
+    except StoreError as error:  # unreachable, or failing: a page that says so, never a 500
+        log.error("UI page %s: %s", request.url.path, error)
+        response = _problem(
+            request, None, 503, "The store cannot be read right now; nothing was changed. Retry."
+        )
     if cookie is not None:
         set_cookie(response, request, cookie[1], cookie[0])
     return response

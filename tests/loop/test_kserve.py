@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -66,18 +67,20 @@ def _version(
 V3 = _version()
 
 
-@pytest.fixture(scope="module")
-def schema() -> dict[str, Any]:
+@cache
+def kserve_validator() -> jsonschema.Draft4Validator:
+    """The CRD schema's validator, checked against the meta-schema once per session (that
+    check takes seconds; test_models_cli validates with it too)."""
     with gzip.open(SCHEMA_FILE, "rt", encoding="utf-8") as file:
-        loaded: dict[str, Any] = json.load(file)
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def validator(schema: dict[str, Any]) -> jsonschema.Draft4Validator:
+        schema: dict[str, Any] = json.load(file)
     # A CRD's openAPIV3Schema is a subset of JSON Schema draft 4 plus x-kubernetes-* keys.
     jsonschema.Draft4Validator.check_schema(schema)
     return jsonschema.Draft4Validator(schema)
+
+
+@pytest.fixture
+def validator() -> jsonschema.Draft4Validator:
+    return kserve_validator()
 
 
 def _undeclared(value: Any, schema: dict[str, Any], path: str = "") -> Iterator[str]:

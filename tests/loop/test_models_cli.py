@@ -3,24 +3,16 @@ command line, every change recorded, every mistake one line and exit 2."""
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from seismo.cli import app
-from tests.loop.test_kserve import SCHEMA_FILE  # the KServe CRD's schema
-from tests.service.conftest import fit_pipeline, training_frame
-
-
-def kserve_schema() -> Any:
-    with gzip.open(SCHEMA_FILE, "rt", encoding="utf-8") as file:
-        return json.load(file)
+from tests.loop.test_kserve import _errors, kserve_validator  # the KServe CRD's schema
+from tests.service.conftest import fitted_pipeline, training_frame
 
 
 def run(*args: object) -> tuple[int, str]:
@@ -37,7 +29,7 @@ def registered(tmp_path: Path) -> list[str]:
     model = tmp_path / "model.joblib"
     import joblib
 
-    joblib.dump(fit_pipeline(frame), model)
+    joblib.dump(fitted_pipeline(), model)
     config = tmp_path / "seismo.yaml"
     config.write_text(
         f"store: sqlite:///{tmp_path / 'store.db'}\nmodels_dir: {tmp_path / 'models'}\n"
@@ -126,7 +118,7 @@ def test_kserve_manifest_follows_the_rollout(registered: list[str]) -> None:
     )
     assert code == 0, output
     manifest = yaml.safe_load(output)
-    jsonschema.validate(manifest, kserve_schema())
+    assert _errors(kserve_validator(), manifest) == []
     predictor = manifest["spec"]["predictor"]
     assert predictor["model"]["storageUri"] == "s3://bucket/models/cancer/v2/"
     assert "canaryTrafficPercent" not in predictor
@@ -140,7 +132,7 @@ def test_kserve_manifest_follows_the_rollout(registered: list[str]) -> None:
         *registered,
     )
     manifest = yaml.safe_load(output)
-    jsonschema.validate(manifest, kserve_schema())
+    assert _errors(kserve_validator(), manifest) == []
     predictor = manifest["spec"]["predictor"]
     assert predictor["canaryTrafficPercent"] == 25
     assert predictor["model"]["storageUri"] == "s3://bucket/models/cancer/v1/"

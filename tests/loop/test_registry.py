@@ -14,7 +14,7 @@ from seismo.errors import InputError
 from seismo.loop import registry
 from seismo.loop.models import register_model
 from seismo.store import Rollout, Store, open_store
-from tests.service.conftest import fit_pipeline, training_frame
+from tests.service.conftest import fitted_pipeline, training_frame
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def _served(store: Store) -> tuple[int, int | None, str | None]:
 
 def _register(store: Store, tmp_path: Path, status: str = "registered", **kwargs: object) -> int:
     path = tmp_path / "model.joblib"
-    joblib.dump(fit_pipeline(training_frame()), path)
+    joblib.dump(fitted_pipeline(), path)
     reference = seismo.fit_reference(
         training_frame(), {"columns": {"malignant": {"role": "target"}}}
     )

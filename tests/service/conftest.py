@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -52,15 +53,32 @@ def fit_pipeline(frame: pd.DataFrame) -> Any:
     return model
 
 
+@cache
+def fitted_pipeline() -> Any:
+    """``fit_pipeline(training_frame())``, fitted once per session: the fit is deterministic,
+    and each test gets its own copy through the joblib file it is saved to."""
+    return fit_pipeline(training_frame())
+
+
+@cache
+def cancer_reference(rows: int = 600) -> seismo.Reference:
+    """The reference of ``training_frame(rows)`` with its target, fitted once per session (a
+    frozen value, stored by each test in its own store)."""
+    return seismo.fit_reference(
+        training_frame(rows), {"columns": {"malignant": {"role": "target"}}}
+    )
+
+
 def create_store_with_model(url: str, name: str = "m", training_rows: int = 600) -> None:
     """Migrate the store at ``url`` and register ``name``, a classifier served elsewhere."""
     store = open_store(url, upgrade=True)
     try:
-        reference = seismo.fit_reference(
-            training_frame(training_rows), {"columns": {"malignant": {"role": "target"}}}
-        )
         register_model(
-            store, name, reference=reference, task="classification", classes=["no", "yes"]
+            store,
+            name,
+            reference=cancer_reference(training_rows),
+            task="classification",
+            classes=["no", "yes"],
         )
     finally:
         store.close()
@@ -76,7 +94,7 @@ class Service:
 @pytest.fixture
 def model_file(tmp_path: Path) -> Path:
     path = tmp_path / "model.joblib"
-    joblib.dump(fit_pipeline(training_frame()), path)
+    joblib.dump(fitted_pipeline(), path)
     return path
 
 
@@ -84,9 +102,7 @@ def model_file(tmp_path: Path) -> Path:
 def service(tmp_path: Path, model_file: Path) -> Iterator[Service]:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     store = open_store(url, upgrade=True)
-    reference = seismo.fit_reference(
-        training_frame(), {"columns": {"malignant": {"role": "target"}}}
-    )
+    reference = cancer_reference()
     register_model(
         store,
         "cancer",

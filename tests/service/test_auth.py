@@ -13,13 +13,15 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from seismo.cli import EXIT_INPUT, app
 from seismo.client import Client
 from seismo.service.app import ROUTERS, create_app
 from seismo.service.auth import SCOPES, Authenticator, create_token
 from seismo.service.config import ServiceSettings
 from seismo.store import open_store
-from tests.external import free_port, running_prometheus, seismo_serve
+from tests.external import free_port, running_prometheus, seismo_serve, wait_ready
 from tests.service.conftest import FEATURES, training_frame
 
 WINDOW = "2026-05-04T00:00:00Z"
@@ -79,23 +81,40 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
         yield base, tokens
 
 
-def _call(base: str, method: str, path: str, body: object, token: str | None) -> httpx.Response:
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    """One client for the module: a fresh ``httpx.request`` builds a TLS context each call
+    (~50 ms of CPU), which is most of a check's cost. Every request still carries its own
+    Authorization header (or none), so each is authenticated on its own."""
+    with httpx.Client(timeout=60) as client:
+        yield client
+
+
+def _call(
+    http: httpx.Client, base: str, method: str, path: str, body: object, token: str | None
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.request(method, base + path, json=body, headers=headers, timeout=60)
+    http.cookies.clear()  # nothing but the header may authenticate a request
+    return http.request(method, base + path, json=body, headers=headers)
 
 
 @pytest.mark.parametrize(("method", "path", "body", "needs"), ROUTES)
 def test_every_route_needs_its_scope(
-    secured: tuple[str, dict[str, str]], method: str, path: str, body: object, needs: str
+    secured: tuple[str, dict[str, str]],
+    http: httpx.Client,
+    method: str,
+    path: str,
+    body: object,
+    needs: str,
 ) -> None:
     base, tokens = secured
     for presented in (None, "seismo_not-a-token", tokens["revoked"]):
-        answer = _call(base, method, path, body, presented)
+        answer = _call(http, base, method, path, body, presented)
         assert answer.status_code == 401, (presented, answer.text)
         assert answer.json()["error"]["code"] == "unauthorized"
         assert answer.headers["www-authenticate"] == "Bearer"
     for scope in SCOPES:
-        answer = _call(base, method, path, body, tokens[scope])
+        answer = _call(http, base, method, path, body, tokens[scope])
         if scope == needs or scope == "admin":
             assert answer.status_code not in (401, 403), (scope, answer.text)
         else:
@@ -104,10 +123,10 @@ def test_every_route_needs_its_scope(
             assert error["code"] == "forbidden" and repr(needs) in error["message"]
 
 
-def test_probes_need_no_token(secured: tuple[str, dict[str, str]]) -> None:
+def test_probes_need_no_token(secured: tuple[str, dict[str, str]], http: httpx.Client) -> None:
     base, _ = secured
     for path in PUBLIC:
-        assert httpx.get(base + path).status_code == 200
+        assert http.get(base + path).status_code == 200
 
 
 def test_the_client_carries_its_token(secured: tuple[str, dict[str, str]]) -> None:
@@ -207,18 +226,37 @@ def test_every_route_declares_a_scope_or_is_a_probe() -> None:
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "example.com"])
-def test_serve_refuses_to_listen_beyond_loopback_without_a_token(tmp_path: Path, host: str) -> None:
+def test_serve_refuses_to_listen_beyond_loopback_without_a_token(
+    tmp_path: Path, host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The serve command itself, in process, for each kind of address (the real command line
+    is the next test's)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(url, upgrade=True).close()
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"seismo serve started on {host} with no API token")
+
+    monkeypatch.setattr("uvicorn.run", started)
+    result = CliRunner().invoke(app, ["serve", "--store", url, "--host", host])
+    assert result.exit_code == EXIT_INPUT, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    [line] = result.stderr.strip().splitlines()
+    assert f"refusing to listen on {host}" in line and "seismo tokens create" in line
+
+
+def test_serve_refuses_to_listen_beyond_loopback_from_the_command_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     open_store(url, upgrade=True).close()
     result = subprocess.run(
-        [sys.executable, "-m", "seismo.cli", "serve", "--store", url, "--host", host],
+        [sys.executable, "-m", "seismo.cli", "serve", "--store", url, "--host", "0.0.0.0"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
-    assert f"refusing to listen on {host}" in line and "seismo tokens create" in line
+    assert "refusing to listen on 0.0.0.0" in line and "seismo tokens create" in line
 
 
 def test_serve_listens_beyond_loopback_with_insecure_or_a_token(tmp_path: Path) -> None:
@@ -248,16 +286,7 @@ def test_serve_listens_beyond_loopback_with_insecure_or_a_token(tmp_path: Path) 
             stderr=subprocess.PIPE,
         )
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                    time.sleep(0.2)
-            else:
-                raise AssertionError("server did not start")
+            wait_ready(f"http://127.0.0.1:{port}/healthz", process, name="seismo serve", timeout=60)
         finally:
             process.terminate()
             process.wait(timeout=10)

@@ -12,7 +12,7 @@ from seismo.cli import app
 from seismo.profile.dataset import Reference
 from seismo.schema.types import Role
 from seismo.store import open_store
-from tests.service.conftest import fit_pipeline, training_frame
+from tests.service.conftest import fitted_pipeline, training_frame
 
 runner = CliRunner()
 
@@ -26,7 +26,7 @@ def test_register_a_hosted_model_then_run_the_monitor(
     reference_file = tmp_path / "train.parquet"
     frame.to_parquet(reference_file)
     model_file = tmp_path / "model.joblib"
-    joblib.dump(fit_pipeline(frame), model_file)
+    joblib.dump(fitted_pipeline(), model_file)
     schema = tmp_path / "schema.yaml"
     schema.write_text("columns:\n  malignant: {role: target}\n")
 
@@ -122,7 +122,7 @@ def test_model_names_outside_the_documented_alphabet_are_refused(tmp_path: Path,
     reference_file = tmp_path / "train.parquet"
     training_frame().to_parquet(reference_file)
     model_file = tmp_path / "model.joblib"
-    joblib.dump(fit_pipeline(training_frame()), model_file)
+    joblib.dump(fitted_pipeline(), model_file)
     models_dir = tmp_path / "deep" / "models"
     config = tmp_path / "seismo.yaml"
     config.write_text(f"store: {url}\nmodels_dir: {models_dir}\n")

@@ -12,12 +12,15 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
+import joblib
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -31,8 +34,20 @@ from seismo.service.app import create_app
 from seismo.service.config import ServiceSettings
 from seismo.store import Store, open_store
 from tests.external import free_port, wait_ready
-from tests.service.conftest import FEATURES, create_store_with_model, training_frame
-from tests.store.conftest import backend, postgres_admin, store_url  # noqa: F401 (fixtures)
+from tests.service.conftest import (
+    FEATURES,
+    cancer_reference,
+    create_store_with_model,
+    fitted_pipeline,
+    training_frame,
+)
+from tests.store.conftest import (  # noqa: F401 (fixtures)
+    backend,
+    module_backend,
+    module_store_url,
+    postgres_admin,
+    store_url,
+)
 
 JSON_HEADERS = {"content-type": "application/json"}
 MAX_BODY = 12 << 20  # room for a 10 MB label, which must be refused for what it is
@@ -74,43 +89,67 @@ def _reference(prediction: Any, score: Any = None) -> seismo.Reference:
     return seismo.fit_reference(frame, {"columns": columns})
 
 
-@pytest.fixture
-def door(store_url: str, model_file: Path, tmp_path: Path) -> Iterator[Door]:  # noqa: F811
-    store = open_store(store_url, upgrade=True)
+@cache
+def _references() -> dict[str, seismo.Reference]:
+    """The references of yn, three and price, fitted once (frozen values; each door stores
+    them in its own store)."""
     rng = np.random.default_rng(0)
+    return {
+        "yn": _reference(lambda f: f["malignant"], lambda f: rng.random(len(f))),
+        "three": _reference(lambda f: rng.choice(["a", "b", "c"], len(f))),
+        "price": _reference(lambda f: f["mean radius"] * 2.0),
+    }
+
+
+@contextmanager
+def _opened_door(url: str, model_file: Path, models_dir: Path) -> Iterator[Door]:
+    store = open_store(url, upgrade=True)
+    references = _references()
     register_model(
         store,
         "cancer",
-        reference=seismo.fit_reference(
-            training_frame(), {"columns": {"malignant": {"role": "target"}}}
-        ),
+        reference=cancer_reference(),
         model_file=model_file,
-        models_dir=tmp_path / "models",
+        models_dir=models_dir,
     )
     register_model(
-        store,
-        "yn",
-        reference=_reference(lambda f: f["malignant"], lambda f: rng.random(len(f))),
-        task="classification",
-        classes=["no", "yes"],
+        store, "yn", reference=references["yn"], task="classification", classes=["no", "yes"]
     )
     register_model(
         store,
         "three",
-        reference=_reference(lambda f: rng.choice(["a", "b", "c"], len(f))),
+        reference=references["three"],
         task="classification",
         classes=["a", "b", "c"],
     )
-    register_model(
-        store,
-        "price",
-        reference=_reference(lambda f: f["mean radius"] * 2.0),
-        task="regression",
-    )
-    settings = ServiceSettings(store=store_url, max_body_bytes=MAX_BODY, max_batch_rows=500)
-    with TestClient(create_app(settings, store=store)) as client:
-        yield Door(client, store)
-    store.close()
+    register_model(store, "price", reference=references["price"], task="regression")
+    settings = ServiceSettings(store=url, max_body_bytes=MAX_BODY, max_batch_rows=500)
+    try:
+        with TestClient(create_app(settings, store=store)) as client:
+            yield Door(client, store)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def door(store_url: str, model_file: Path, tmp_path: Path) -> Iterator[Door]:  # noqa: F811
+    """A fresh service and store, for the tests that look at what was (not) stored."""
+    with _opened_door(store_url, model_file, tmp_path / "models") as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def refusing_door(
+    module_store_url: str,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Door]:
+    """One service per backend for the tests that only read the answer to a request the door
+    must refuse (their requests store nothing, and none looks at the store)."""
+    directory = tmp_path_factory.mktemp("door")
+    model_file = directory / "model.joblib"
+    joblib.dump(fitted_pipeline(), model_file)
+    with _opened_door(module_store_url, model_file, directory / "models") as opened:
+        yield opened
 
 
 def features(**changes: Any) -> dict[str, Any]:
@@ -168,9 +207,11 @@ def test_an_output_the_task_cannot_have_is_422(door: Door, model: str, output: A
     door.monitor()
 
 
-def test_an_output_nested_900_levels_is_422(door: Door) -> None:
+def test_an_output_nested_900_levels_is_422(refusing_door: Door) -> None:
     body = f'[{{"features": {json.dumps(features())}, "output": {nested(900)}}}]'
-    answer = door.client.post("/v1/models/yn/predictions", content=body, headers=JSON_HEADERS)
+    answer = refusing_door.client.post(
+        "/v1/models/yn/predictions", content=body, headers=JSON_HEADERS
+    )
     refused(answer, 422, "predictions[0].output")
 
 
@@ -210,9 +251,13 @@ def test_outputs_and_scores_the_task_allows_are_stored_and_monitored(
         ("price", [0.5]),
     ],
 )
-def test_a_score_that_does_not_fit_the_classes_is_422(door: Door, model: str, score: Any) -> None:
+def test_a_score_that_does_not_fit_the_classes_is_422(
+    refusing_door: Door, model: str, score: Any
+) -> None:
     output = {"yn": "yes", "three": "a", "price": 1.0}[model]
-    answer = door.post(f"/v1/models/{model}/predictions", [prediction(output, score=score)])
+    answer = refusing_door.post(
+        f"/v1/models/{model}/predictions", [prediction(output, score=score)]
+    )
     error = refused(answer, 422, "predictions[0].score")
     assert "[0, 1]" in error["message"]
 
@@ -246,14 +291,16 @@ def test_feature_text_round_trips_and_the_monitor_reads_it(
     assert [window["rows"] for window in series.json()["windows"]] == [1, rows]
 
 
-def test_numbers_beyond_the_documented_magnitude_are_422_naming_the_feature(door: Door) -> None:
+def test_numbers_beyond_the_documented_magnitude_are_422_naming_the_feature(
+    refusing_door: Door,
+) -> None:
     rows = [
         {"features": features(**{"mean radius": 1e201}), "output": "no"},
         {"features": features(**{"mean radius": -(10**400)}), "output": "no"},
         {"features": features(**{"mean radius": float("inf")}), "output": "no"},
         {"features": features(**{"mean radius": 1e200}), "output": "no"},
     ]
-    error = refused(door.post("/v1/models/yn/predictions", rows), 422)
+    error = refused(refusing_door.post("/v1/models/yn/predictions", rows), 422)
     assert [p["field"] for p in error["problems"]] == [
         f"predictions[{i}].features.mean radius" for i in range(3)
     ]
@@ -324,9 +371,9 @@ def test_max_future_skew_is_a_parameter() -> None:
         "start=0001-01-01T00:00:00Z&end=9999-12-31T23:59:59Z&rolling=1000",
     ],
 )
-def test_series_queries_outside_the_window_range_are_422(door: Door, query: str) -> None:
+def test_series_queries_outside_the_window_range_are_422(refusing_door: Door, query: str) -> None:
     for kind in ("drift", "performance", "quality"):
-        error = refused(door.client.get(f"/v1/models/yn/{kind}?{query}"), 422)
+        error = refused(refusing_door.client.get(f"/v1/models/yn/{kind}?{query}"), 422)
         assert error["code"] == "invalid_query" and "outside" in error["message"]
 
 
@@ -343,31 +390,31 @@ POST_ROUTES = [
 @pytest.mark.parametrize("path", POST_ROUTES)
 @pytest.mark.parametrize("depth", [1000, 5000, 100_000])
 def test_a_body_nested_1000_levels_or_more_is_400_invalid_json(
-    door: Door, path: str, depth: int
+    refusing_door: Door, path: str, depth: int
 ) -> None:
     for body in (nested(depth), f'{{"predictions": {nested(depth)}}}'):
-        answer = door.client.post(path, content=body, headers=JSON_HEADERS)
+        answer = refusing_door.client.post(path, content=body, headers=JSON_HEADERS)
         error = refused(answer, 400)
         assert error["code"] == "invalid_json" and "nests too deeply" in error["message"]
 
 
-def test_nested_values_are_422_naming_the_field(door: Door) -> None:
+def test_nested_values_are_422_naming_the_field(refusing_door: Door) -> None:
     deep = json.loads(nested(40))
     rows = [
         {"features": features(**{SEGMENT: deep}), "output": "no"},
         {"features": features(), "output": "no", "id": deep},
         {"features": features(), "output": "no", "score": deep},
     ]
-    error = refused(door.post("/v1/models/yn/predictions", rows), 422)
+    error = refused(refusing_door.post("/v1/models/yn/predictions", rows), 422)
     assert [p["field"] for p in error["problems"]] == [
         f"predictions[0].features.{SEGMENT}",
         "predictions[1].id",
         "predictions[2].score",
     ]
     labels = [{"prediction_id": "p", "label": deep}]
-    refused(door.post("/v1/models/yn/labels", labels), 422, "labels[0].label")
+    refused(refusing_door.post("/v1/models/yn/labels", labels), 422, "labels[0].label")
     silence = {"matchers": {"model": "yn"}, "duration": "1h", "by": "ops", "comment": deep}
-    error = refused(door.post("/v1/silences", silence), 422, "comment" + "[0]" * 31)
+    error = refused(refusing_door.post("/v1/silences", silence), 422, "comment" + "[0]" * 31)
     assert "deeper than 32 levels" in error["message"]
 
 
@@ -376,8 +423,10 @@ def test_nested_values_are_422_naming_the_field(door: Door) -> None:
     "body",
     [b'[{"features": "\xff"}]', b"\xed\xa0\x80", b'{"by": "\xc0\x80"}', b"\xff\xfe[\x00]\x00"],
 )
-def test_a_body_that_is_not_utf8_is_400_invalid_json(door: Door, path: str, body: bytes) -> None:
-    error = refused(door.client.post(path, content=body, headers=JSON_HEADERS), 400)
+def test_a_body_that_is_not_utf8_is_400_invalid_json(
+    refusing_door: Door, path: str, body: bytes
+) -> None:
+    error = refused(refusing_door.client.post(path, content=body, headers=JSON_HEADERS), 400)
     assert error["code"] == "invalid_json"
 
 
@@ -422,11 +471,13 @@ def test_ids_of_200_characters_and_numbers_are_accepted(door: Door) -> None:
         "/v1/models/line%0Abreak",
     ],
 )
-def test_a_url_path_with_a_control_character_is_404(door: Door, path: str) -> None:
-    error = refused(door.client.get(path), 404)
+def test_a_url_path_with_a_control_character_is_404(refusing_door: Door, path: str) -> None:
+    error = refused(refusing_door.client.get(path), 404)
     assert error["code"] == "not_found"
-    refused(door.client.post(path + "/predictions", content=b"[]", headers=JSON_HEADERS), 404)
-    refused(door.client.delete("/v1/silences/a%00b"), 404)
+    refused(
+        refusing_door.client.post(path + "/predictions", content=b"[]", headers=JSON_HEADERS), 404
+    )
+    refused(refusing_door.client.delete("/v1/silences/a%00b"), 404)
 
 
 @pytest.mark.parametrize(
@@ -439,8 +490,10 @@ def test_a_url_path_with_a_control_character_is_404(door: Door, path: str) -> No
         ("/v1/alerts?model=a%00", "model"),
     ],
 )
-def test_a_query_parameter_with_nul_is_422_naming_it(door: Door, path: str, parameter: str) -> None:
-    error = refused(door.client.get(path), 422, parameter)
+def test_a_query_parameter_with_nul_is_422_naming_it(
+    refusing_door: Door, path: str, parameter: str
+) -> None:
+    error = refused(refusing_door.client.get(path), 422, parameter)
     assert error["code"] == "invalid_query"
 
 
@@ -527,20 +580,31 @@ ALL_ROUTES = [
 ]
 
 
+def _too_large_so_far(door: Door) -> float:
+    """The service's count of requests refused as too large, from /metrics."""
+    series = 'seismo_rejected_requests_total{code="body_too_large"} '
+    for line in door.client.get("/metrics").text.splitlines():
+        if line.startswith(series):
+            return float(line.removeprefix(series))
+    return 0.0
+
+
 @pytest.mark.parametrize(("method", "path"), ALL_ROUTES)
-def test_a_chunked_body_over_the_limit_is_413(door: Door, method: str, path: str) -> None:
-    """No Content-Length: the bytes are counted as they are read."""
-    answer = door.client.request(method, path, content=chunks(MAX_BODY + 1), headers=JSON_HEADERS)
+def test_a_chunked_body_over_the_limit_is_413(refusing_door: Door, method: str, path: str) -> None:
+    """No Content-Length: the bytes are counted as they are read. Both refusals are counted
+    (the service is shared by the module's refusal tests: the count is read before)."""
+    before = _too_large_so_far(refusing_door)
+    answer = refusing_door.client.request(
+        method, path, content=chunks(MAX_BODY + 1), headers=JSON_HEADERS
+    )
     assert "content-length" not in answer.request.headers
     error = refused(answer, 413)
     assert error["code"] == "body_too_large" and str(MAX_BODY) in error["message"]
-    declared = door.client.request(
+    declared = refusing_door.client.request(
         method, path, content=b"x" * (MAX_BODY + 1), headers=JSON_HEADERS
     )
     assert refused(declared, 413)["code"] == "body_too_large"
-    assert (
-        'seismo_rejected_requests_total{code="body_too_large"}' in door.client.get("/metrics").text
-    )
+    assert _too_large_so_far(refusing_door) == before + 2
 
 
 def test_the_middleware_stops_reading_at_the_limit_and_buffers_nothing() -> None:
@@ -600,9 +664,9 @@ def test_a_client_that_leaves_mid_body_is_not_an_error_of_the_service() -> None:
     assert sent == []
 
 
-def test_404_and_405_have_the_json_error_shape(door: Door) -> None:
-    assert refused(door.client.get("/v1/nothing"), 404)["code"] == "not_found"
-    assert refused(door.client.put("/healthz"), 405)["code"] == "method_not_allowed"
+def test_404_and_405_have_the_json_error_shape(refusing_door: Door) -> None:
+    assert refused(refusing_door.client.get("/v1/nothing"), 404)["code"] == "not_found"
+    assert refused(refusing_door.client.put("/healthz"), 405)["code"] == "method_not_allowed"
 
 
 def _peak_rss_kib(pid: int) -> int:

@@ -17,14 +17,14 @@ import seismo
 from seismo.loop.models import register_model
 from seismo.store import open_store
 from tests.external import free_port, wait_ready
-from tests.service.conftest import FEATURES, fit_pipeline, training_frame
+from tests.service.conftest import FEATURES, fitted_pipeline, training_frame
 
 
 def test_acknowledged_predictions_survive_sigkill(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     model_file = tmp_path / "model.joblib"
     frame = training_frame()
-    joblib.dump(fit_pipeline(frame), model_file)
+    joblib.dump(fitted_pipeline(), model_file)
     store = open_store(url, upgrade=True)
     reference = seismo.fit_reference(frame, {"columns": {"malignant": {"role": "target"}}})
     register_model(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,12 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
-@pytest.fixture
-def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database (no tables) on ``backend``."""
+@contextmanager
+def empty_database(backend: str, request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """The URL of an empty database (no tables) on ``backend``: a SQLite file under
+    ``directory``, or a PostgreSQL schema of its own, dropped after."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store' / 'seismo.db'}"
+        yield f"sqlite:///{directory / 'store' / 'seismo.db'}"
         return
     admin: Engine = request.getfixturevalue("postgres_admin")
     schema = f"t_{secrets.token_hex(6)}"
@@ -71,6 +73,31 @@ def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> I
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no tables) on ``backend``."""
+    with empty_database(backend, request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_backend(request: pytest.FixtureRequest) -> str:
+    """``backend`` for fixtures one module's tests share."""
+    name: str = request.param
+    if name == "postgresql":
+        postgres_base_url()
+    return name
+
+
+@pytest.fixture(scope="module")
+def module_store_url(
+    module_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``store_url`` shared by the tests of one module (on each backend)."""
+    with empty_database(module_backend, request, tmp_path_factory.mktemp("shared")) as url:
+        yield url
 
 
 @pytest.fixture

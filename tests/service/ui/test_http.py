@@ -276,7 +276,7 @@ def test_a_model_page_reads_the_digests_of_the_windows_it_shows(
     state.store = state.history.store = counting
     page = history.client.get(f"/ui/models/{MODEL}?{query}")
     assert page.status_code == 200
-    assert page.text.count('data-c="0"') > 0
+    assert page.text.count('class="hm-row"') > 0
     starts = re.search(r'data-starts="([^"]*)"', page.text)
     assert starts is not None and len(starts.group(1).split(",")) == shown
     assert counting.payloads == 0  # no window decoded: digests only
@@ -295,3 +295,32 @@ def test_a_store_that_fails_is_a_page_saying_so(
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("text/html")
     assert "cannot be read right now" in response.text and "locked" not in response.text
+
+
+def test_with_tokens_every_ui_route_but_sign_in_and_assets_needs_a_session(
+    history: Service,
+) -> None:
+    """The UI's routes check the session themselves (not a scope dependency): every one of
+    them, taken from the router, sends a browser without a session to sign in (GET) or
+    refuses it (POST)."""
+    from fastapi.routing import APIRoute
+
+    from seismo.service.ui import router
+
+    create_token(history.store, "reader", "read")
+    client = history.client
+    checked = 0
+    for route in router.routes:
+        assert isinstance(route, APIRoute)
+        path = route.path.format(name=MODEL, start="2025-01-06T00:00:00Z", alert_id="x", number="1")
+        for method in route.methods:
+            if route.path in ("/ui/login", "/ui/logout", "/ui/static/{name}"):
+                continue
+            response = client.request(method, path, follow_redirects=False)
+            if method == "GET":
+                assert response.status_code == 303, path
+                assert response.headers["location"].startswith("/ui/login?next=")
+            else:
+                assert response.status_code == 401, path
+            checked += 1
+    assert checked >= 12

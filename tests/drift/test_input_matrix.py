@@ -876,6 +876,9 @@ def test_random_text_columns_are_profiled_as_read(
     elif expected == CATEGORICAL:
         if form == "CSV":
             current_texts = _as_csv_reads(current_texts)
+        if form == "numpy object of Python values":
+            reference_texts = _as_values_read(reference_texts)
+            current_texts = _as_values_read(current_texts)
         check_faithful(
             CATEGORICAL,
             reference,
@@ -892,6 +895,20 @@ def test_random_text_columns_are_profiled_as_read(
 
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _LEADING_ZERO = re.compile(r"\s*[+-]?0\d")
+
+
+def _as_values_read(texts: list[str | None]) -> list[str | None]:
+    """Python numbers in a categorical column are categories by value, in a batch of numbers
+    alone or mixed with text alike: 0 and 0.0 are "0", 2.50 is "2.5"."""
+    out: list[str | None] = []
+    for text in texts:
+        value = _python_value(text)
+        if isinstance(value, int | float):
+            number = float(value)
+            out.append(str(int(number)) if number == int(number) else repr(number))
+        else:
+            out.append(value)
+    return out
 
 
 def _as_csv_reads(texts: list[str | None]) -> list[str | None]:
@@ -937,3 +954,41 @@ def test_random_float_columns_are_profiled_as_read(data: st.DataObject, scratch:
 
 def _optional_floats(values: Sequence[float | None]) -> list[float]:
     return [math.nan if value is None else value for value in values]
+
+
+MIXED_FORMS: dict[str, Callable[[list[Any]], Any]] = {
+    "numpy object": lambda v: {COLUMN: np.array(v, dtype=object)},
+    "pandas object": lambda v: _frame(pd.Series(v, dtype=object)),
+    "python list": lambda v: {COLUMN: list(v)},
+}
+
+
+@pytest.mark.parametrize("form", sorted(MIXED_FORMS))
+@pytest.mark.parametrize(
+    ("value", "alone", "label"),
+    [
+        (1.0, 1.0, "1"),
+        (0, 0.0, "0"),
+        (2.5, 2.5, "2.5"),
+        (True, True, "true"),
+        (np.int64(3), 3, "3"),
+        (np.float32(0.1), np.float32(0.1), repr(float(np.float32(0.1)))),
+        (-7, -7.0, "-7"),
+    ],
+)
+def test_a_value_of_a_mixed_column_is_the_category_its_type_alone_gives_it(
+    form: str, value: Any, alone: Any, label: str
+) -> None:
+    """Found by the fuzzer: a reference of [1.0, "unknown"] labelled 1.0 "1.0" while a current
+    window of numbers alone labelled it "1", so every current row fell in the other bin and
+    the column was called drifted with the same data. A value is one category, whatever else
+    its batch holds."""
+    make = MIXED_FORMS[form]
+    reference = seismo.fit_reference(make([value, "unknown"] * 10))
+    grid = reference.profile.columns[COLUMN].grid
+    assert label in grid.labels
+    for current in ([alone] * 6, [alone, "unknown"] * 3):
+        profile = seismo.profile(reference, make(current)).columns[COLUMN]
+        counts = dict(zip(grid.labels, profile.bin_counts.tolist(), strict=True))
+        assert counts[label] == sum(not isinstance(x, str) for x in current)
+        assert counts.get("(other)", 0) == 0

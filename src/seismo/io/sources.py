@@ -24,7 +24,14 @@ import pyarrow.parquet as pq
 
 from seismo.errors import InputError
 from seismo.io.arrow import arrow_to_batch, physical_of, text_to_batch
-from seismo.profile.batch import Batch, CodesBatch, ColumnBatch, NumericBatch, Source
+from seismo.profile.batch import (
+    Batch,
+    CodesBatch,
+    ColumnBatch,
+    NumericBatch,
+    Source,
+    value_text,
+)
 from seismo.schema.types import Physical
 
 DEFAULT_BATCH_ROWS = 262_144
@@ -154,7 +161,9 @@ class PandasSource:
 
 
 def _mixed_text(values: Any, missing: Any) -> list[str | None]:
-    return [None if gone else str(value) for value, gone in zip(values, missing, strict=True)]
+    return [
+        None if gone else value_text(value) for value, gone in zip(values, missing, strict=True)
+    ]
 
 
 def _mixed_to_codes(values: Any, missing: Any) -> CodesBatch:
@@ -474,6 +483,10 @@ def _mapping_source(data: Mapping[Any, Any], name: str) -> ArrowSource:
             arrays[column] = values
             continue
         array = np.asarray(values)
+        if array.dtype.kind in "US" and isinstance(values, list | tuple):
+            # numpy writes every value of a mixed list as text its own way (1.0 -> "1.0",
+            # True -> "True"): keep the Python values, read as a mixed column.
+            array = np.asarray(values, dtype=object)
         if array.ndim != 1:
             raise InputError(
                 f"{name}: column {column!r} is not one-dimensional (shape {array.shape})"

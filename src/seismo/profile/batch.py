@@ -11,7 +11,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -233,11 +233,26 @@ def numbers_to_codes(batch: NumericBatch) -> CodesBatch:
     uniques, inverse = np.unique(values[~missing], return_inverse=True)
     codes = np.full(len(values), -1, dtype=np.int32)
     codes[~missing] = inverse.astype(np.int32)
-    categories = tuple(_number_text(value) for value in uniques.tolist())
+    categories = tuple(number_text(value) for value in uniques.tolist())
     return CodesBatch(codes, categories, batch.physical)
 
 
-def _number_text(value: float) -> str:
+def number_text(value: float) -> str:
+    """A number as a category: integers without a decimal point (``1.0`` and ``1`` are one
+    category), others by ``repr``."""
+    value = float(value)
     if np.isfinite(value) and value == int(value):
         return str(int(value))
     return repr(value)
+
+
+def value_text(value: Any) -> str:
+    """A Python value of a mixed column as the category a column of its type alone gives it:
+    ``true``/``false`` for booleans (as a boolean column), :func:`number_text` for numbers
+    (as a numeric column), else ``str``. One value, one category, whatever else the batch
+    holds."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return number_text(float(value))
+    return str(value)

@@ -120,8 +120,9 @@ def chromium_path() -> str:
 def browser() -> Iterator[Any]:
     """Chromium for one module: Playwright's sync API keeps an event loop running in this
     thread while it is up, which later tests calling asyncio.run must not find."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
+    from playwright.sync_api import sync_playwright  # a test dependency
+
+    with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield launched
         launched.close()

@@ -43,6 +43,7 @@ from seismo.errors import InputError
 from seismo.loop.diagnosis.result import Cause, Finding
 from seismo.loop.diagnosis.result import round_number as _round
 from seismo.loop.diagnosis.rows import Rows
+from seismo.profile.batch import number_text
 from seismo.schema.types import Kind, Role, Schema
 
 Float = NDArray[np.float64]
@@ -126,14 +127,8 @@ def _labelled(rows: Rows, name: str) -> NDArray[np.bool_]:
 def _labels(rows: Rows, name: str) -> NDArray[np.object_]:
     """Labels as text, so numbers and strings compare (1.0 and "1" are the same class)."""
     if name in rows.numeric:
-        return np.asarray([_number_text(v) for v in rows.numeric[name]], dtype=object)
+        return np.asarray([number_text(v) for v in rows.numeric[name]], dtype=object)
     return rows.text[name]
-
-
-def _number_text(value: float) -> str:
-    if math.isfinite(value) and value == int(value):
-        return str(int(value))
-    return repr(float(value))
 
 
 # --------------------------------------------------------------------------- the input space
@@ -249,7 +244,7 @@ def model_predict(model: Any, rows: Rows, features: Sequence[str]) -> NDArray[An
 def _loss(task: Task, predicted: NDArray[Any], truth: NDArray[Any]) -> Float:
     if task.classification:
         shown = [
-            _number_text(float(v)) if isinstance(v, int | float | np.number) else str(v)
+            number_text(float(v)) if isinstance(v, int | float | np.number) else str(v)
             for v in predicted
         ]
         return np.asarray([a != b for a, b in zip(shown, truth, strict=True)], dtype=np.float64)

@@ -531,44 +531,36 @@ async def silence(request: Request) -> Response:
 @router.post("/ui/models/{name}/versions/{number}/promote")
 async def promote(request: Request, name: str, number: str) -> Response:
     state = _state(request)
-
-    def action(who: Viewer, form: dict[str, str]) -> Response:
-        version = _version(number)
-        assert version is not None
-        _change(
-            state,
-            name,
-            lambda: registry.promote(
-                state.store, name, version, actor=who.name, reason=form.get("reason", "")
-            ),
-        )
-        return _back(None, f"/ui/models/{quote(name)}/rollouts")
-
-    return await _act(request, action)
+    return await _act(
+        request,
+        lambda who, form: _transition(state, name, who, form, registry.promote, number),
+    )
 
 
 @router.post("/ui/models/{name}/rollback")
 async def rollback(request: Request, name: str) -> Response:
     state = _state(request)
-
-    def action(who: Viewer, form: dict[str, str]) -> Response:
-        _change(
-            state,
-            name,
-            lambda: registry.rollback(
-                state.store, name, actor=who.name, reason=form.get("reason", "")
-            ),
-        )
-        return _back(None, f"/ui/models/{quote(name)}/rollouts")
-
-    return await _act(request, action)
+    return await _act(
+        request, lambda who, form: _transition(state, name, who, form, registry.rollback)
+    )
 
 
-def _change(state: ServiceState, name: str, change: Callable[[], Any]) -> None:
-    if not state.store.list_model_versions(name):
+def _transition(
+    state: ServiceState,
+    name: str,
+    who: Viewer,
+    form: dict[str, str],
+    change: Callable[..., Any],
+    number: str | None = None,
+) -> Response:
+    """Promote or roll back as the registry does it for the API, with the viewer's name and
+    reason; an InputError (nothing to roll back, unknown version ...) is the page's 422."""
+    if state.store.get_model_version(name) is None:
         raise NotFound(f"no model named {name!r}")
-    change()  # an InputError (nothing to roll back, unknown version ...) is the page's 422
+    args = () if number is None else (_version(number),)
+    change(state.store, name, *args, actor=who.name, reason=form.get("reason", ""))
     state.models.forget(name)
+    return _back(None, f"/ui/models/{quote(name, safe='')}/rollouts")
 
 
 # -- query parsing --------------------------------------------------------------------------

@@ -155,14 +155,22 @@ label_changes = sa.Table(
     sqlite_autoincrement=True,
 )
 
+
+def _window_key() -> list[sa.Column[Any]]:
+    """A window's key: model, version, start, end, segment (fresh columns for each table)."""
+    return [
+        sa.Column("model", sa.String, primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("window_start", UTCDateTime, primary_key=True),
+        sa.Column("window_end", UTCDateTime, primary_key=True),
+        sa.Column("segment", sa.String, primary_key=True),
+    ]
+
+
 window_summaries = sa.Table(
     "window_summaries",
     metadata,
-    sa.Column("model", sa.String, primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("window_start", UTCDateTime, primary_key=True),
-    sa.Column("window_end", UTCDateTime, primary_key=True),
-    sa.Column("segment", sa.String, primary_key=True),
+    *_window_key(),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(None, "model", "window_start"),  # get_windows across versions
@@ -173,11 +181,7 @@ window_summaries = sa.Table(
 window_digests = sa.Table(
     "window_digests",
     metadata,
-    sa.Column("model", sa.String, primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("window_start", UTCDateTime, primary_key=True),
-    sa.Column("window_end", UTCDateTime, primary_key=True),
-    sa.Column("segment", sa.String, primary_key=True),
+    *_window_key(),
     sa.Column("updated_at", UTCDateTime, nullable=False),  # the summary's it was computed from
     sa.Column("digest", sa.Text, nullable=False),
 )

@@ -386,7 +386,10 @@ def test_other_formats_are_named(name: str, content: bytes, message: str, tmp_pa
 
 
 def test_directory_and_missing_path(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r": is a directory; give a CSV or Parquet file"):
+    with pytest.raises(InputError, match=r": no Parquet files there"):
+        seismo.fit_reference(tmp_path)
+    (tmp_path / "data.csv").write_text("a\n1\n")
+    with pytest.raises(InputError, match=r"holds data\.csv, which is not a Parquet file"):
         seismo.fit_reference(tmp_path)
     with pytest.raises(InputError, match=r"nope\.csv: no such file"):
         seismo.fit_reference(tmp_path / "nope.csv")

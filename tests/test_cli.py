@@ -244,7 +244,7 @@ def _bad_inputs(folder: Path, data: dict[str, Path]) -> dict[str, tuple[list[Any
             [reference, reference, "--schema", folder / "nope.yaml"],
             "nope.yaml: schema file not found",
         ),
-        "directory": ([folder, reference], f"{folder}: is a directory"),
+        "directory": ([folder, reference], "which is not a Parquet file; a directory or glob"),
         "excel": ([excel, reference], "book.xlsx: Excel files are not supported"),
         "header only": ([reference, header_only], "header.csv: no rows"),
     }

@@ -9,10 +9,12 @@ grow with the row count.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import re
+import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from seismo.profile.batch import (
     Source,
     value_text,
 )
-from seismo.schema.types import Physical
+from seismo.schema.types import Physical, combine_physical
 
 DEFAULT_BATCH_ROWS = 262_144
 LOOKAHEAD_BYTES = 64 << 20  # how far a CSV file is read to type columns empty at its start
@@ -182,7 +184,7 @@ class ParquetSource:
 
     def __init__(self, path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
         self.name = str(path)
-        self._path = path
+        self.path = path
         self._batch_rows = batch_rows
         try:
             self._file = pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
@@ -229,7 +231,204 @@ class ParquetSource:
                     done += record_batch.num_rows
                     yield _record_batch(record_batch, self._columns, self.name)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
-            raise InputError(f"{self._path}: cannot read past row {done:,}: {error}") from error
+            raise InputError(f"{self.path}: cannot read past row {done:,}: {error}") from error
+
+
+#: A hive partition directory whose value was null when it was written (Spark and Hive's name).
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def parquet_files(pattern: str) -> tuple[Path, list[Path]]:
+    """The Parquet files a directory or glob names, in the order they are read, and their root.
+
+    A directory is read recursively; a glob (``data/2024-*/*.parquet``, ``**`` for any depth) may
+    match files and directories. Names starting with ``_`` or ``.`` (``_SUCCESS``, ``.crc``
+    files, ``_temporary``) are skipped, as Spark and Hive skip them. Files are read in the order
+    of their paths, which fixes the reference's sample.
+    """
+    match = None if Path(pattern).exists() else _GLOB_CHARS.search(pattern)
+    if match is not None:
+        head = pattern[: match.start()]
+        root = Path(head if head.endswith(("/", "\\")) else str(Path(head).parent) or ".")
+        matched = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+    else:
+        root = Path(pattern)
+        matched = [root]
+    files: list[Path] = []
+    for path in matched:
+        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for candidate in candidates:
+            relative = candidate.relative_to(path.parent if path.is_file() else path)
+            if candidate.is_file() and not any(
+                part.startswith(("_", ".")) for part in relative.parts
+            ):
+                files.append(candidate)
+    files = sorted(dict.fromkeys(files), key=lambda f: f.relative_to(root).as_posix())
+    return root, files
+
+
+def hive_partitions(root: Path, file: Path) -> dict[str, str | None]:
+    """The ``key=value`` directories between ``root`` and ``file``, values unescaped."""
+    partitions: dict[str, str | None] = {}
+    for part in file.relative_to(root).parts[:-1]:
+        key, equals, value = part.partition("=")
+        if equals and key:
+            text = urllib.parse.unquote(value)
+            partitions[urllib.parse.unquote(key)] = None if text == HIVE_NULL else text
+    return partitions
+
+
+class ParquetDatasetSource:
+    """Parquet files under a directory or matching a glob, hive-partitioned or not, read one
+    after the other in the order of their paths (:func:`parquet_files`).
+
+    Directories named ``key=value`` become text columns ``key`` after the files' own columns
+    (their values are text, as Spark reads them with partition type inference off; seismo
+    infers their kind like any column's). Every file must have the same columns.
+    """
+
+    def __init__(self, pattern: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
+        self.name = pattern
+        root, files = parquet_files(pattern)
+        if not files:
+            raise InputError(
+                f"{pattern}: no Parquet files there (names starting with _ or . are skipped)"
+            )
+        self._root = root
+        self._parts = [
+            (_dataset_file(pattern, file, batch_rows), hive_partitions(root, file))
+            for file in files
+        ]
+        first, first_keys = self._parts[0]
+        for source, keys in self._parts[1:]:
+            if source.columns != first.columns or list(keys) != list(first_keys):
+                raise InputError(
+                    f"{source.name}: its columns {[*source.columns, *keys]} differ from "
+                    f"{first.name}'s {[*first.columns, *first_keys]}; every file of "
+                    f"{pattern} must have the same columns"
+                )
+        clash = sorted(set(first.columns) & set(first_keys))
+        if clash:
+            raise InputError(
+                f"{pattern}: partition directories name columns the files already have {clash}"
+            )
+        self._keys = tuple(first_keys)
+        self._columns = (*first.columns, *self._keys)
+
+    @property
+    def files(self) -> list[Path]:
+        return [source.path for source, _ in self._parts]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._columns
+
+    @property
+    def physical(self) -> dict[str, Physical]:
+        types: dict[str, set[Physical]] = {}
+        for source, _ in self._parts:
+            for name, kind in source.physical.items():
+                types.setdefault(name, set()).add(kind)
+        merged = {name: combine_physical(kinds) for name, kinds in types.items()}
+        return {**merged, **dict.fromkeys(self._keys, Physical.STRING)}
+
+    @property
+    def total_rows(self) -> int:
+        return sum(source.total_rows for source, _ in self._parts)
+
+    def batches(self) -> Iterator[Batch]:
+        for source, partitions in self._parts:
+            for batch in source.batches():
+                yield _with_partitions(batch, self._columns, partitions)
+
+
+def _dataset_file(pattern: str, file: Path, batch_rows: int) -> ParquetSource:
+    with file.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PAR1":
+        raise InputError(
+            f"{pattern}: holds {file.name}, which is not a Parquet file; a directory or glob is "
+            "read as a Parquet dataset (give a CSV file by its own path)"
+        )
+    return ParquetSource(file, batch_rows)
+
+
+def _with_partitions(batch: Batch, names: tuple[str, ...], values: dict[str, str | None]) -> Batch:
+    def convert(name: str) -> ColumnBatch:
+        if name not in values:
+            return batch[name]
+        value = values[name]
+        codes = np.full(batch.rows, -1 if value is None else 0, dtype=np.int32)
+        return CodesBatch(codes, () if value is None else (value,), Physical.STRING)
+
+    return Batch(names, batch.rows, convert, batch.where)
+
+
+class ArrowStreamSource:
+    """Arrow record batches read once, as they arrive (one partition of a distributed job).
+
+    Small batches are gathered into batches of about ``batch_rows`` rows. ``declared`` names
+    columns to read as declared categorical (dictionary-encoded), as their files declare them.
+    """
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        record_batches: Iterable[pa.RecordBatch],
+        name: str,
+        *,
+        declared: frozenset[str] = frozenset(),
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> None:
+        self.name = name
+        self._schema = schema
+        self._columns = _check_names(schema.names, name)
+        self._record_batches: Iterable[pa.RecordBatch] | None = record_batches
+        self._declared = declared
+        self._batch_rows = batch_rows
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._columns
+
+    @property
+    def physical(self) -> dict[str, Physical]:
+        return {
+            name: physical_of(field.type)
+            for name, field in zip(self._columns, self._schema, strict=True)
+        }
+
+    @property
+    def total_rows(self) -> None:
+        return None
+
+    def batches(self) -> Iterator[Batch]:
+        if self._record_batches is None:
+            raise RuntimeError(f"{self.name}: a stream of record batches can be read once")
+        stream, self._record_batches = self._record_batches, None
+        gathered: list[pa.RecordBatch] = []
+        rows = 0
+        for record_batch in stream:
+            gathered.append(record_batch)
+            rows += record_batch.num_rows
+            if rows >= self._batch_rows:
+                yield self._batch(gathered)
+                gathered, rows = [], 0
+        if rows:
+            yield self._batch(gathered)
+
+    def _batch(self, record_batches: list[pa.RecordBatch]) -> Batch:
+        table = pa.Table.from_batches(record_batches, self._schema)
+        declared = self._declared
+
+        def convert(name: str) -> ColumnBatch:
+            column = table.column(name)
+            if name in declared and not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column)
+            return arrow_to_batch(name, column)
+
+        return Batch(self._columns, table.num_rows, convert, self.name)
 
 
 def _pandas_index_columns(schema: pa.Schema) -> set[str]:
@@ -453,9 +652,17 @@ def _inferred_type(values: pa.Array) -> pa.DataType:
 
 
 def open_source(data: Any, name: str) -> Source:
-    """Wrap pandas / polars / pyarrow data, a mapping of arrays, or a CSV / Parquet path."""
+    """Wrap pandas / polars / pyarrow data, a mapping of arrays, a CSV or Parquet file, or a
+    directory or glob of Parquet files (hive-partitioned or not)."""
     if isinstance(data, str | Path):
-        return _open_file(Path(data))
+        path = Path(data)
+        if path.is_dir():
+            return ParquetDatasetSource(str(data))
+        if not path.exists() and isinstance(data, str) and _GLOB_CHARS.search(data):
+            if not glob.glob(data, recursive=True):
+                raise InputError(f"{data}: no file matches")
+            return ParquetDatasetSource(data)
+        return _open_file(path)
     module = type(data).__module__.split(".")[0]
     if module == "pandas" and hasattr(data, "columns"):
         return PandasSource(data, name)
@@ -545,8 +752,6 @@ _OTHER_FORMATS = {
 def _open_file(path: Path) -> Source:
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory; give a CSV or Parquet file")
     other = _OTHER_FORMATS.get(path.suffix.lower())
     if other is not None:
         raise InputError(

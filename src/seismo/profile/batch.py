@@ -79,7 +79,7 @@ class Batch(Mapping[str, ColumnBatch]):
     ) -> None:
         self._names = names
         self._convert = convert
-        self._where = where
+        self.where = where
         self.rows = rows
 
     def __getitem__(self, name: str) -> ColumnBatch:
@@ -89,9 +89,9 @@ class Batch(Mapping[str, ColumnBatch]):
             return self._convert(name)
         except InputError as error:
             message = str(error)
-            if message.startswith(f"{self._where}:"):
+            if message.startswith(f"{self.where}:"):
                 raise
-            raise InputError(f"{self._where}: {message}") from error
+            raise InputError(f"{self.where}: {message}") from error
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)

@@ -85,30 +85,46 @@ def _pool(options: ProfileOptions) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="seismo")
 
 
-class _Reservoir:
-    """Uniform sample of rows without replacement across batches: keep the smallest random keys.
+def sample_keys(seed: int, start: int, rows: int) -> NDArray[np.float64]:
+    """The random keys of rows ``start`` to ``start + rows`` of a source read in order.
 
-    The keys come from one seeded stream, so the sample depends on the rows and the seed only,
-    not on how the rows were split into batches.
+    Row ``i`` of a source always gets the ``i``-th draw of one seeded stream, however the rows
+    are split into batches or partitions: the stream is jumped ahead to ``start``.
+    """
+    stream = np.random.PCG64(seed)  # what np.random.default_rng(seed) draws from
+    stream.advance(start)
+    return np.random.Generator(stream).random(rows)
+
+
+class _Reservoir:
+    """Uniform sample of rows without replacement: the rows with the smallest random keys.
+
+    A row's key is its draw of one seeded stream (:func:`sample_keys`), so the sample depends on
+    the rows, their order and the seed only, not on how the rows were split into batches; two
+    reservoirs of disjoint rows merge into the reservoir of both.
     """
 
-    def __init__(self, size: int, seed: int) -> None:
+    def __init__(self, size: int, ceiling: float = 1.0) -> None:
         self.size = size
-        self.rng = np.random.default_rng(seed)
+        self.ceiling = ceiling  # rows whose key is not below it are never sampled
         self.keys = np.empty(0, dtype=np.float64)
 
-    def select(self, rows: int) -> tuple[NDArray[np.intp], NDArray[np.intp] | None]:
+    def select(self, keys: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp] | None]:
         """Rows of the new batch to add, and which of (old sample + those rows) to keep."""
-        keys = self.rng.random(rows)
-        if len(self.keys) + rows <= self.size:
+        if self.ceiling >= 1.0 and len(self.keys) + len(keys) <= self.size:
             self.keys = np.concatenate([self.keys, keys])
-            return np.arange(rows), None
-        threshold = self.keys.max() if len(self.keys) >= self.size else 1.0
-        candidates = np.flatnonzero(keys < threshold)
+            return np.arange(len(keys)), None
+        threshold = self.keys.max() if len(self.keys) >= self.size else self.ceiling
+        candidates = np.flatnonzero(keys < min(threshold, self.ceiling))
         combined = np.concatenate([self.keys, keys[candidates]])
-        keep = np.sort(np.argpartition(combined, self.size - 1)[: self.size])
+        keep = self._smallest(combined)
         self.keys = combined[keep]
         return candidates, keep
+
+    def _smallest(self, keys: NDArray[np.float64]) -> NDArray[np.intp]:
+        if len(keys) <= self.size:
+            return np.arange(len(keys))
+        return np.sort(np.argpartition(keys, self.size - 1)[: self.size])
 
 
 @dataclass
@@ -172,6 +188,30 @@ class _ColumnScan:
                 counts[name] = int(per_category[index])
             else:
                 self.overflow = True
+
+    def merge(self, other: _ColumnScan, keep: NDArray[np.intp]) -> None:
+        """Add ``other``'s rows (disjoint from these); ``keep`` picks the merged sample."""
+        self.physicals |= other.physicals
+        self.rows += other.rows
+        self.missing += other.missing
+        self.number_rows += other.number_rows
+        self.declared = self.declared or other.declared
+        self.overflow = self.overflow or other.overflow
+        for name, n in other.counts.items():
+            if name in self.counts:
+                self.counts[name] += n
+            elif len(self.counts) < SCAN_CATEGORY_CAP:
+                self.counts[name] = n
+            else:
+                self.overflow = True
+        if self.texts is not None or other.texts is not None:
+            texts = [
+                scan.texts if scan.texts is not None else np.full(len(scan.sample), None, object)
+                for scan in (self, other)
+            ]
+            self.texts = np.concatenate(texts)[keep]
+        self.sample = np.concatenate([self.sample, other.sample])[keep]
+        self._sorted.clear()
 
     @property
     def physical(self) -> Physical:
@@ -247,6 +287,84 @@ class _ColumnScan:
         return grid
 
 
+class ReferenceScan:
+    """The first pass over a reference: a uniform sample of rows and exact text counts.
+
+    Rows are added in batches with their random keys (:func:`sample_keys`); scans of disjoint
+    parts of the rows merge (:meth:`merge`) into the scan of all of them, the same whatever the
+    split: this is how a distributed job scans each partition and combines the results.
+    """
+
+    def __init__(self, names: Iterable[str], sample_rows: int, *, ceiling: float = 1.0) -> None:
+        self.rows = 0
+        self.reservoir = _Reservoir(sample_rows, ceiling)
+        self.columns = {name: _ColumnScan(name) for name in names}
+
+    def add(self, batch: Batch, keys: NDArray[np.float64], pool: ThreadPoolExecutor) -> None:
+        chosen, keep = self.reservoir.select(keys)
+        list(pool.map(partial(_scan_column, self.columns, batch, chosen, keep), self.columns))
+        self.rows += batch.rows
+
+    def merge(self, other: ReferenceScan) -> ReferenceScan:
+        """Add the scan of other rows to this one (in place); returns it."""
+        if set(other.columns) != set(self.columns):
+            raise SchemaError(
+                "the parts of the reference have different columns "
+                f"({sorted(set(self.columns) ^ set(other.columns))})"
+            )
+        combined = np.concatenate([self.reservoir.keys, other.reservoir.keys])
+        keep = self.reservoir._smallest(combined)
+        self.reservoir.keys = combined[keep]
+        for name, column in self.columns.items():
+            column.merge(other.columns[name], keep)
+        self.rows += other.rows
+        return self
+
+    def settle(
+        self,
+        source: Source,
+        overrides: SchemaOverrides | Schema | None,
+        options: ProfileOptions,
+        pool: ThreadPoolExecutor,
+    ) -> tuple[Schema, dict[str, Grid]]:
+        """The schema (inferred, then the user's kinds and roles) and the grids to count on."""
+        if self.rows == 0:
+            raise InputError(f"{source.name}: no rows; the reference needs data to compare against")
+        fixed = _fixed_columns(overrides, source)
+        names = list(self.columns)
+        evidence = dict(
+            zip(names, pool.map(lambda n: self.columns[n].evidence(), names), strict=True)
+        )
+        schema_columns = []
+        for name in source.columns:
+            if name not in self.columns:
+                schema_columns.append(ColumnSchema(name, Kind.NUMERIC, Role.IGNORE, Physical.NULL))
+                continue
+            kind = infer_kind(evidence[name])
+            column = ColumnSchema(name, kind, default_role(kind), self.columns[name].physical)
+            override = fixed.get(name)
+            if override is not None:
+                kind = override.kind or column.kind
+                role = override.role or (
+                    column.role if override.kind is None else default_role(kind)
+                )
+                column = ColumnSchema(name, kind, role, column.physical)
+            schema_columns.append(column)
+        schema = Schema(tuple(schema_columns))
+        grids = {
+            column.name: self.columns[column.name].grid(column.kind, options)
+            for column in schema
+            if column.role is not Role.IGNORE
+        }
+        return schema, grids
+
+
+def scanned_columns(source: Source, overrides: SchemaOverrides | Schema | None) -> list[str]:
+    """The columns a reference scan reads: all but those the user said to ignore."""
+    fixed = _fixed_columns(overrides, source)
+    return [n for n in source.columns if fixed.get(n) is None or fixed[n].role is not Role.IGNORE]
+
+
 def fit_reference(
     source: Source,
     overrides: SchemaOverrides | Schema | None = None,
@@ -255,44 +373,15 @@ def fit_reference(
 ) -> Reference:
     """Scan the reference, settle its schema and grids, then profile it on them."""
     options = options or ProfileOptions()
-    columns = source.columns
-    if not columns:
+    if not source.columns:
         raise InputError(f"{source.name}: no columns")
-    fixed = _fixed_columns(overrides, source)
-    wanted = [n for n in columns if fixed.get(n) is None or fixed[n].role is not Role.IGNORE]
-    scans = {name: _ColumnScan(name) for name in wanted}
-    reservoir = _Reservoir(options.sample_rows, options.seed)
-    rows = 0
+    scan = ReferenceScan(scanned_columns(source, overrides), options.sample_rows)
     with _pool(options) as pool:
         for batch in source.batches():
-            chosen, keep = reservoir.select(batch.rows)
-            scan_batch = partial(_scan_column, scans, batch, chosen, keep)
-            list(pool.map(scan_batch, wanted))
-            rows += batch.rows
+            scan.add(batch, sample_keys(options.seed, scan.rows, batch.rows), pool)
             if progress:
                 progress(batch.rows)
-        evidence = dict(zip(wanted, pool.map(lambda n: scans[n].evidence(), wanted), strict=True))
-    if rows == 0:
-        raise InputError(f"{source.name}: no rows; the reference needs data to compare against")
-    schema_columns = []
-    for name in columns:
-        if name not in scans:
-            schema_columns.append(ColumnSchema(name, Kind.NUMERIC, Role.IGNORE, Physical.NULL))
-            continue
-        kind = infer_kind(evidence[name])
-        column = ColumnSchema(name, kind, default_role(kind), scans[name].physical)
-        override = fixed.get(name)
-        if override is not None:
-            kind = override.kind or column.kind
-            role = override.role or (column.role if override.kind is None else default_role(kind))
-            column = ColumnSchema(name, kind, role, column.physical)
-        schema_columns.append(column)
-    schema = Schema(tuple(schema_columns))
-    grids = {
-        column.name: scans[column.name].grid(column.kind, options)
-        for column in schema
-        if column.role is not Role.IGNORE
-    }
+        schema, grids = scan.settle(source, overrides, options, pool)
     profile = profile_batches(source, grids, options, progress, kinds=_kinds(schema))
     return Reference(schema, profile)
 

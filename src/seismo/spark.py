@@ -1,0 +1,499 @@
+"""seismo on Apache Spark: the same profiles, computed partition by partition and merged.
+
+A profile is mergeable, so a Spark job is a map and a reduce: every partition is read as Arrow
+record batches (``mapInArrow``), counted on the reference's grids by the same code as the
+single-process path (:func:`seismo.profile.build.profile_batches`), and only the partition's
+profile (kilobytes) travels to the driver, which merges them. The result is the profile the
+single-process path computes on the same rows.
+
+Fitting a reference scans first (a uniform sample of rows to place the numeric grids, exact text
+counts to settle kinds and categories), then counts. The sample follows the single-process rule
+exactly: row ``i`` of the data gets the ``i``-th draw of one seeded stream
+(:func:`seismo.profile.build.sample_keys`) and the sample is the rows with the smallest draws.
+A partition knows which rows it holds, so it draws their keys by jumping the stream ahead:
+
+- for a DataFrame, rows are numbered in partition order, as ``df.toArrow()`` returns them (a
+  light first job counts each partition's rows); the DataFrame's plan must give the same
+  partitions each time it runs (``cache()`` it otherwise);
+- for Parquet paths, rows are numbered file after file in the order of the files' paths and
+  within a file by position (Spark's ``_metadata.row_index``), as ``seismo.fit_reference(path)``
+  reads them, however Spark splits and orders the files.
+
+Each partition keeps only the rows whose key is below a bound that the smallest ``sample_rows``
+keys of ``N`` rows stay under with overwhelming probability (if they ever do not, the scan runs
+again keeping every candidate): the sample travels once, split across the partitions.
+
+``pyspark`` is an optional dependency: ``pip install 'seismo[spark]'``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seismo.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+    from seismo.drift.config import DriftConfig
+    from seismo.drift.quality import QualityPolicy
+    from seismo.drift.result import DriftReport
+    from seismo.profile.build import ProfileOptions, ReferenceScan
+    from seismo.profile.dataset import DatasetProfile, Reference
+    from seismo.schema.io import SchemaLike
+
+#: Hidden columns the scan adds to number the rows of Parquet files.
+_FILE = "__seismo_file"
+_ROW = "__seismo_row"
+#: How far above the expected ``sample_rows``-th smallest key a partition keeps candidates, in
+#: standard deviations of the count of keys under the bound (a binomial count).
+_SIGMAS = 10.0
+
+
+def session(master: str = "local[2]", app: str = "seismo") -> SparkSession:
+    """A Spark session for seismo's jobs (reused if one is running).
+
+    Python workers run this interpreter unless ``PYSPARK_PYTHON`` says otherwise; Arrow is
+    used to hand partitions to Python.
+    """
+    _pyspark()
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(master).appName(app)
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    try:
+        return builder.getOrCreate()
+    except Exception as error:  # Java missing or the master unreachable: say which, in one line
+        raise InputError(f"--master {master}: cannot start Spark ({_first_line(error)})") from error
+
+
+def fit_reference(
+    data: DataFrame | str | Path,
+    schema: SchemaLike | None = None,
+    *,
+    options: ProfileOptions | None = None,
+    spark: SparkSession | None = None,
+    name: str | None = None,
+) -> Reference:
+    """Fit a reference from a Spark DataFrame, or from Parquet files (a file, a directory, a
+    glob; hive-partitioned or not) read with Spark.
+
+    The same reference as :func:`seismo.fit_reference` on the same rows in the same order
+    (the DataFrame's ``toArrow()``; the files as seismo reads them).
+    """
+    from seismo.profile.build import ProfileOptions, ReferenceScan, _pool, scanned_columns
+    from seismo.profile.dataset import Reference
+    from seismo.schema.io import as_overrides
+
+    options = options or ProfileOptions()
+    table = _Table.open(data, spark, name or _name(data, "reference"))
+    overrides = as_overrides(schema)
+    driver = table.stream_source([])
+    if not driver.columns:
+        raise InputError(f"{table.name}: no columns")
+    columns = scanned_columns(driver, overrides)
+    total, offsets = table.row_offsets()
+    ceiling = _ceiling(options.sample_rows, total)
+    scan = table.scan(columns, options, offsets, ceiling)
+    if ceiling < 1.0 and (scan is None or len(scan.reservoir.keys) < options.sample_rows):
+        scan = table.scan(columns, options, offsets, 1.0)  # the bound fell short: keep all
+    if scan is None:
+        scan = ReferenceScan(columns, options.sample_rows)
+    with _pool(options) as pool:
+        fitted_schema, grids = scan.settle(driver, overrides, options, pool)
+    return Reference(fitted_schema, table.profile(grids, fitted_schema, options))
+
+
+def profile(
+    reference: Reference,
+    data: DataFrame | str | Path,
+    *,
+    options: ProfileOptions | None = None,
+    spark: SparkSession | None = None,
+    name: str | None = None,
+) -> DatasetProfile:
+    """Profile a Spark DataFrame (or Parquet files read with Spark) on the reference's grids:
+    the profile :func:`seismo.profile` gives on the same rows."""
+    from seismo.profile.build import ProfileOptions
+
+    table = _Table.open(data, spark, name or _name(data, "current"))
+    grids = {n: p.grid for n, p in reference.profile.columns.items()}
+    return table.profile(grids, reference.schema, options or ProfileOptions())
+
+
+def compare(
+    reference: DataFrame | str | Path | Reference,
+    current: DataFrame | str | Path,
+    schema: SchemaLike | None = None,
+    *,
+    config: DriftConfig | None = None,
+    quality: QualityPolicy | None = None,
+    options: ProfileOptions | None = None,
+    spark: SparkSession | None = None,
+) -> DriftReport:
+    """:func:`seismo.compare` with both sides profiled on Spark: the same report."""
+    from seismo.drift.engine import compare_profiles
+    from seismo.profile.dataset import Reference
+
+    reference_name, current_name = _name(reference, "reference"), _name(current, "current")
+    if isinstance(reference, Reference):
+        if schema is not None:
+            raise InputError("schema: the reference is already fitted; its schema is fixed")
+        fitted = reference
+    else:
+        fitted = fit_reference(reference, schema, options=options, spark=spark)
+    counted = profile(fitted, current, options=options, spark=spark)
+    if counted.row_count == 0:
+        raise InputError(f"{current_name}: no rows; there is nothing to compare")
+    return compare_profiles(
+        fitted,
+        counted,
+        config,
+        quality=quality,
+        reference_name=reference_name,
+        current_name=current_name,
+    )
+
+
+# --------------------------------------------------------------------------- the jobs
+
+
+class _Table:
+    """A DataFrame to profile, and how its rows are numbered for the reference's sample."""
+
+    def __init__(
+        self,
+        frame: DataFrame,
+        name: str,
+        *,
+        files: bool,
+        declared: frozenset[str] = frozenset(),
+    ) -> None:
+        self.frame = frame
+        self.name = name
+        self.files = files  # rows numbered by file path and position, else by partition
+        self.declared = declared
+        self.columns = [c for c in frame.columns if c not in (_FILE, _ROW)]
+
+    @classmethod
+    def open(cls, data: Any, spark: SparkSession | None, name: str) -> _Table:
+        _pyspark()
+        from pyspark.sql import DataFrame
+
+        if isinstance(data, DataFrame):
+            return cls(data, name, files=False)
+        if not isinstance(data, str | Path):
+            raise InputError(
+                f"{name}: expected a Spark DataFrame or a path of Parquet data; got "
+                f"{type(data).__name__}"
+            )
+        return _read_parquet(spark or session(), str(data), name)
+
+    def stream_source(self, batches: list[pa.RecordBatch]) -> Any:
+        from seismo.io.sources import ArrowStreamSource
+
+        return ArrowStreamSource(self.arrow_schema(), batches, self.name, declared=self.declared)
+
+    def arrow_schema(self) -> pa.Schema:
+        if not hasattr(self, "_arrow_schema"):
+            table = self.frame.select(*[_column(c) for c in self.columns]).limit(0).toArrow()
+            self._arrow_schema = table.schema
+        return self._arrow_schema
+
+    def row_offsets(self) -> tuple[int, dict[Any, int]]:
+        """Rows in all, and the number of the first row of each file or partition."""
+        from pyspark.sql import functions as F
+
+        if self.files:
+            counted = self.frame.groupBy(_FILE).agg(F.count(F.lit(1)).alias("n")).collect()
+            sizes = sorted(((row[_FILE], int(row["n"])) for row in counted), key=_file_order)
+        else:
+            # One literal column: Arrow batches with no column lose their row count.
+            marker = self.frame.select(F.lit(True).alias("__seismo_row_marker"))
+            counted = marker.mapInArrow(_count_rows, "part long, n long").collect()
+            sizes = sorted((int(row["part"]), int(row["n"])) for row in counted)
+        offsets: dict[Any, int] = {}
+        total = 0
+        for key, rows in sizes:
+            offsets[key] = total
+            total += rows
+        return total, offsets
+
+    def scan(
+        self, columns: list[str], options: ProfileOptions, offsets: dict[Any, int], ceiling: float
+    ) -> ReferenceScan | None:
+        """The reference scan of every partition, merged on the driver."""
+        task = _ScanTask(
+            self.arrow_schema(),
+            self.name,
+            self.declared,
+            columns,
+            options,
+            offsets,
+            ceiling,
+            self.files,
+        )
+        frame = self.frame if self.files else self.frame.select(*map(_column, self.columns))
+        blobs = frame.mapInArrow(task, "part long, blob binary").collect()
+        merged: ReferenceScan | None = None
+        for row in sorted(blobs, key=lambda r: int(r["part"])):
+            part: ReferenceScan = pickle.loads(row["blob"])
+            merged = part if merged is None else merged.merge(part)
+        return merged
+
+    def profile(
+        self, grids: dict[str, Any], schema: Any, options: ProfileOptions
+    ) -> DatasetProfile:
+        """Every partition counted on ``grids``, merged on the driver."""
+        from seismo.profile.build import profile_batches
+        from seismo.profile.dataset import DatasetProfile
+
+        kinds = {column.name: column.kind for column in schema}
+        task = _ProfileTask(self.arrow_schema(), self.name, self.declared, grids, kinds, options)
+        frame = self.frame.select(*map(_column, self.columns))
+        blobs = frame.mapInArrow(task, "part long, blob binary").collect()
+        parts = [DatasetProfile.from_bytes(row["blob"]) for row in sorted(blobs, key=_part)]
+        if not parts:
+            return profile_batches(self.stream_source([]), grids, options, kinds=kinds)
+        merged = parts[0]
+        for part in parts[1:]:
+            merged = merged.merge(part)
+        return merged
+
+
+def _part(row: Any) -> int:
+    return int(row["part"])
+
+
+class _ScanTask:
+    """Scans one partition (runs on an executor)."""
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        name: str,
+        declared: frozenset[str],
+        columns: list[str],
+        options: ProfileOptions,
+        offsets: dict[Any, int],
+        ceiling: float,
+        files: bool,
+    ) -> None:
+        self.schema, self.name, self.declared = schema, name, declared
+        self.columns, self.options, self.offsets = columns, options, offsets
+        self.ceiling, self.files = ceiling, files
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numpy as np
+
+        from seismo.io.sources import ArrowStreamSource
+        from seismo.profile.build import ReferenceScan, _pool
+
+        part = _partition_id()
+        scan = ReferenceScan(self.columns, self.options.sample_rows, ceiling=self.ceiling)
+        options = replace(self.options, threads=1)
+        start = self.offsets.get(part, 0)
+        with _pool(options) as pool:
+            for record_batch in batches:
+                if self.files:
+                    files = record_batch.column(_FILE).to_pylist()
+                    rows = record_batch.column(_ROW).to_numpy()
+                    positions = np.fromiter(
+                        (self.offsets[f] for f in files), dtype=np.int64, count=len(files)
+                    ) + rows.astype(np.int64)
+                    data = record_batch.select(list(self.schema.names))
+                else:
+                    positions = np.arange(start, start + record_batch.num_rows, dtype=np.int64)
+                    start += record_batch.num_rows
+                    data = record_batch
+                source = ArrowStreamSource(self.schema, [data], self.name, declared=self.declared)
+                done = 0
+                for batch in source.batches():
+                    keys = keys_at(self.options.seed, positions[done : done + batch.rows])
+                    scan.add(batch, keys, pool)
+                    done += batch.rows
+        if scan.rows:
+            yield _blob(part, pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class _ProfileTask:
+    """Counts one partition on the grids (runs on an executor)."""
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        name: str,
+        declared: frozenset[str],
+        grids: dict[str, Any],
+        kinds: dict[str, Any],
+        options: ProfileOptions,
+    ) -> None:
+        self.schema, self.name, self.declared = schema, name, declared
+        self.grids, self.kinds, self.options = grids, kinds, options
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from seismo.io.sources import ArrowStreamSource
+        from seismo.profile.build import profile_batches
+
+        source = ArrowStreamSource(self.schema, batches, self.name, declared=self.declared)
+        counted = profile_batches(
+            source, self.grids, replace(self.options, threads=1), kinds=self.kinds
+        )
+        if counted.row_count:
+            yield _blob(_partition_id(), counted.to_bytes())
+
+
+def keys_at(seed: int, positions: Any) -> Any:
+    """The sample keys of rows at ``positions`` (ascending runs are drawn in one go)."""
+    import numpy as np
+
+    from seismo.profile.build import sample_keys
+
+    keys = np.empty(len(positions), dtype=np.float64)
+    if not len(positions):
+        return keys
+    breaks = np.flatnonzero(np.diff(positions) != 1) + 1
+    for begin, end in zip(
+        np.concatenate([[0], breaks]), np.concatenate([breaks, [len(positions)]]), strict=True
+    ):
+        keys[begin:end] = sample_keys(seed, int(positions[begin]), int(end - begin))
+    return keys
+
+
+def _count_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    rows = sum(batch.num_rows for batch in batches)
+    yield _blob(_partition_id(), None, rows)
+
+
+def _blob(part: int, blob: bytes | None, rows: int | None = None) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    if blob is None:
+        return pa.RecordBatch.from_pydict(
+            {"part": pa.array([part], pa.int64()), "n": pa.array([rows], pa.int64())}
+        )
+    return pa.RecordBatch.from_pydict(
+        {"part": pa.array([part], pa.int64()), "blob": pa.array([blob], pa.binary())}
+    )
+
+
+def _partition_id() -> int:
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    return 0 if context is None else int(context.partitionId())
+
+
+def _ceiling(sample_rows: int, total: int) -> float:
+    """A key bound the ``sample_rows`` smallest of ``total`` keys stay under (whp)."""
+    if total <= sample_rows or total == 0:
+        return 1.0
+    expected = sample_rows + _SIGMAS * math.sqrt(sample_rows) + 100
+    return min(1.0, expected / total)
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _read_parquet(spark: SparkSession, path: str, name: str) -> _Table:
+    """Parquet files read with Spark, numbered as seismo reads them (file path, row)."""
+    from pyspark.sql import functions as F
+
+    from seismo.io.sources import parquet_files
+
+    local = "://" not in path or path.startswith("file://")
+    declared: frozenset[str] = frozenset()
+    hidden: set[str] = set()
+    reader = spark.read
+    targets = [path]
+    if local:
+        plain = path.removeprefix("file://")
+        if not Path(plain).exists() and not _has_glob(plain):
+            raise InputError(f"{path}: no such file")
+        root, files = parquet_files(plain)
+        if not files:
+            raise InputError(
+                f"{path}: no Parquet files there (names starting with _ or . are skipped)"
+            )
+        declared, hidden = _declared_and_hidden(files[0])
+        targets = [_literal(str(f)) for f in files]
+        if Path(plain).is_dir() or _has_glob(plain):
+            reader = reader.option("basePath", str(root))
+    setting = "spark.sql.sources.partitionColumnTypeInference.enabled"
+    before = spark.conf.get(setting, None)
+    spark.conf.set(setting, "false")  # partition values are text, as seismo reads them
+    try:
+        frame = reader.parquet(*targets)
+    except Exception as error:
+        raise InputError(f"{path}: Spark cannot read it ({_first_line(error)})") from error
+    finally:
+        if before is None:
+            spark.conf.unset(setting)
+        else:
+            spark.conf.set(setting, before)
+    columns = [c for c in frame.columns if c not in hidden]
+    frame = frame.select(
+        *map(_column, columns),
+        F.col("_metadata.file_path").alias(_FILE),
+        F.col("_metadata.row_index").alias(_ROW),
+    )
+    return _Table(frame, name, files=True, declared=declared)
+
+
+def _declared_and_hidden(file: Path) -> tuple[frozenset[str], set[str]]:
+    """Columns the file declares categorical, and pandas index columns seismo does not read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from seismo.io.sources import _pandas_index_columns
+
+    schema = pq.read_schema(file)
+    declared = frozenset(f.name for f in schema if pa.types.is_dictionary(f.type))
+    return declared, _pandas_index_columns(schema)
+
+
+def _file_order(item: tuple[str, int]) -> str:
+    return urllib.parse.unquote(urllib.parse.urlparse(item[0]).path)
+
+
+def _literal(path: str) -> str:
+    """A path Spark reads as it is, not as a glob (Hadoop's glob escapes with backslashes)."""
+    return "".join("\\" + ch if ch in "*?[]{}\\" else ch for ch in path)
+
+
+def _has_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
+
+
+def _column(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col(f"`{name.replace('`', '``')}`")
+
+
+def _name(data: Any, default: str) -> str:
+    return str(data) if isinstance(data, str | Path) else default
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise InputError("the Spark engine needs pyspark: pip install 'seismo[spark]'") from None

@@ -59,24 +59,30 @@ _ROW = "__seismo_row"
 _SIGMAS = 10.0
 
 
-def session(master: str = "local[2]", app: str = "seismo") -> SparkSession:
-    """A Spark session for seismo's jobs (reused if one is running).
+def session(master: str | None = None, app: str = "seismo") -> SparkSession:
+    """A Spark session for seismo's jobs: the running one if there is one (e.g. under
+    ``spark-submit``, whose master is kept unless ``master`` is given), else a new one on
+    ``master`` (default ``local[*]``: every core of this machine).
 
-    Python workers run this interpreter unless ``PYSPARK_PYTHON`` says otherwise; Arrow is
-    used to hand partitions to Python.
+    Python workers run this interpreter unless ``PYSPARK_PYTHON`` says otherwise.
     """
     _pyspark()
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = SparkSession.builder.master(master).appName(app)
+    builder = SparkSession.builder.appName(app)
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # started by spark-submit
+    if master is not None or not submitted:
+        builder = builder.master(master or "local[*]")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     try:
         return builder.getOrCreate()
     except Exception as error:  # Java missing or the master unreachable: say which, in one line
-        raise InputError(f"--master {master}: cannot start Spark ({_first_line(error)})") from error
+        raise InputError(
+            f"--master {master or 'local[*]'}: cannot start Spark ({_first_line(error)})"
+        ) from error
 
 
 def fit_reference(

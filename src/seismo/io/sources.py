@@ -419,7 +419,8 @@ class ArrowStreamSource:
             yield self._batch(gathered)
 
     def _batch(self, record_batches: list[pa.RecordBatch]) -> Batch:
-        table = pa.Table.from_batches(record_batches, self._schema)
+        # The batches' own schema: the stream's may differ in nullability or time zone.
+        table = pa.Table.from_batches(record_batches)
         declared = self._declared
 
         def convert(name: str) -> ColumnBatch:

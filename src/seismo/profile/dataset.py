@@ -6,10 +6,11 @@ import json
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from seismo.errors import InputError, ProfileMismatchError
 from seismo.profile.categorical import CategoricalProfile
+from seismo.profile.grid import CategoricalGrid, Grid, NumericGrid
 from seismo.profile.numeric import NumericProfile
 from seismo.schema.types import Physical, Schema, combine_physical
 
@@ -50,32 +51,47 @@ class DatasetProfile:
             physical,
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, grids: bool = True) -> dict[str, Any]:
+        """The profile as plain data; without its ``grids`` (which the reader must then give
+        back to :meth:`from_dict`) when the profile travels to where the grids are known."""
+        columns = {name: profile.to_dict() for name, profile in self.columns.items()}
+        if not grids:
+            columns = {
+                name: {k: v for k, v in column.items() if k != "grid"}
+                for name, column in columns.items()
+            }
         return {
             "row_count": self.row_count,
             "physical": {name: kind.value for name, kind in self.physical.items()},
-            "columns": {name: profile.to_dict() for name, profile in self.columns.items()},
+            "columns": columns,
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DatasetProfile:
+    def from_dict(
+        cls, data: Mapping[str, Any], grids: Mapping[str, Grid] | None = None
+    ) -> DatasetProfile:
         columns: dict[str, ColumnProfile] = {}
         for name, payload in data["columns"].items():
-            columns[name] = (
-                NumericProfile.from_dict(payload)
-                if payload["type"] == "numeric"
-                else CategoricalProfile.from_dict(payload)
-            )
+            grid = None if grids is None else grids[name]
+            numeric = payload["type"] == "numeric"
+            if grid is not None and isinstance(grid, NumericGrid) != numeric:
+                raise ProfileMismatchError(f"column {name!r}: the grid given is of another kind")
+            if numeric:
+                columns[name] = NumericProfile.from_dict(payload, cast(NumericGrid | None, grid))
+            else:
+                columns[name] = CategoricalProfile.from_dict(
+                    payload, cast(CategoricalGrid | None, grid)
+                )
         physical = {name: Physical(kind) for name, kind in data["physical"].items()}
         return cls(int(data["row_count"]), columns, physical)
 
-    def to_bytes(self) -> bytes:
-        """Compact, versioned serialisation (zlib-compressed JSON)."""
-        return _pack({"kind": "dataset_profile", **self.to_dict()})
+    def to_bytes(self, *, grids: bool = True) -> bytes:
+        """Compact, versioned serialisation (zlib-compressed JSON); see :meth:`to_dict`."""
+        return _pack({"kind": "dataset_profile", **self.to_dict(grids=grids)})
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> DatasetProfile:
-        return cls.from_dict(_unpack(blob, "dataset_profile"))
+    def from_bytes(cls, blob: bytes, grids: Mapping[str, Grid] | None = None) -> DatasetProfile:
+        return cls.from_dict(_unpack(blob, "dataset_profile"), grids)
 
 
 def merge_columns(left: ColumnProfile, right: ColumnProfile) -> ColumnProfile:

@@ -19,6 +19,7 @@ import pytest
 
 import seismo
 import seismo.spark
+import seismo.spark.profiles
 from seismo.errors import InputError
 from seismo.profile.build import ProfileOptions
 from seismo.profile.grid import CategoricalGrid
@@ -163,8 +164,8 @@ def test_a_bound_that_falls_short_rescans_keeping_every_candidate(
     table = _kinds(20_000, seed=5)
     frame = frame_in_partitions(spark, table, _even(table.num_rows, 4), tmp_path / "chunks")
     options = ProfileOptions(bins=20, sample_rows=1_000)
-    monkeypatch.setattr(seismo.spark, "_SIGMAS", -40.0)  # a bound far too low
-    assert seismo.spark._ceiling(1_000, 20_000) < 0.03
+    monkeypatch.setattr(seismo.spark.profiles, "_SIGMAS", -40.0)  # a bound far too low
+    assert seismo.spark.profiles._ceiling(1_000, 20_000) < 0.03
     assert_same_reference(
         seismo.spark.fit_reference(frame, options=options),
         seismo.fit_reference(frame.toArrow(), options=options),

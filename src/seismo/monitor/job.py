@@ -243,7 +243,8 @@ class Monitor:
 
 def _segments(column: str, values: Column, limit: int) -> dict[str, NDArray[np.intp]]:
     """Row indices per value of a segment column, keyed "column=value": the ``limit`` most
-    frequent values (ties: the first seen), the others together as "column=(other)"."""
+    frequent values (ties: by the value's text, so the choice depends on the rows only, not on
+    their order), the others together as "column=(other)"."""
     codes: dict[Any, int] = {}
     numbered = np.array(
         [codes.setdefault(_hashable(value), len(codes)) for value in to_list(values)],
@@ -252,7 +253,8 @@ def _segments(column: str, values: Column, limit: int) -> dict[str, NDArray[np.i
     counts = np.bincount(numbered, minlength=len(codes))
     names = list(codes)
     if len(names) > limit:
-        kept = np.sort(np.argsort(-counts, kind="stable")[:limit])
+        ranked = sorted(range(len(names)), key=lambda i: (-int(counts[i]), str(names[i])))
+        kept = np.sort(np.array(ranked[:limit], dtype=np.intp))
         log.warning(
             "segment column %s has %d values in one window; the %d most frequent get their "
             "own summaries, the other %d share %s=%s (monitor.max_segment_values)",

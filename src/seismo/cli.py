@@ -763,9 +763,39 @@ def monitor_run(
     model: Annotated[
         list[str] | None, typer.Option("--model", help="Only these models (repeatable).")
     ] = None,
+    engine: EngineOption = Engine.LOCAL,
+    predictions: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark: predictions logged to a lake (Parquet file, directory "
+            "or glob; local or any path Spark reads): id, timestamp, prediction, [score], "
+            "[version], and the model's features."
+        ),
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(help="With --engine spark: labels (Parquet): id, label, [received_at]."),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            help="With --engine spark: the version of every prediction (default: their "
+            "version column, else the newest registered version)."
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="With --engine spark: rebuild every window, not only new ones."
+        ),
+    ] = False,
+    master: MasterOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Process new predictions and labels once (for cron or Airflow), then exit.
+
+    With --engine spark, the predictions and labels are read from a data lake instead of the
+    store, summarised on Spark, and the summaries written to the store (one --model).
 
     Exit status 1 when some windows failed to build (they are listed, recorded, and retried
     by every later run; the other windows were built). A run that finds another one in
@@ -773,6 +803,18 @@ def monitor_run(
     with _user_errors(debug):
         from seismo.service.jobs import MonitorBusy, describe_counts, run_monitor_once
 
+        if engine is Engine.SPARK:
+            _monitor_lake(config, store, model, predictions, labels, version, full, master)
+            return
+        for flag, given in (
+            ("--predictions", predictions),
+            ("--labels", labels),
+            ("--version", version),
+            ("--master", master),
+            ("--full", full or None),
+        ):
+            if given is not None:
+                raise InputError(f"{flag}: only with --engine spark")
         try:
             counts = run_monitor_once(_settings(config, store), str(config or "config"), model)
         except MonitorBusy as busy:
@@ -792,6 +834,46 @@ def monitor_run(
         if loop is not None:
             _print_decisions(loop)
         if counts["errors"] or (loop is not None and loop["errors"]):
+            raise typer.Exit(EXIT_DRIFT)
+
+
+def _monitor_lake(
+    config: Path | None,
+    store: str | None,
+    model: list[str] | None,
+    predictions: str | None,
+    labels: str | None,
+    version: int | None,
+    full: bool,
+    master: str | None,
+) -> None:
+    from seismo.service.jobs import describe_counts, run_lake_once
+
+    if predictions is None:
+        raise InputError("--engine spark: give --predictions (the lake's predictions)")
+    if not model or len(model) != 1:
+        raise InputError("--engine spark: give the model the predictions are of (one --model)")
+    counts = run_lake_once(
+        _settings(config, store),
+        str(config or "config"),
+        model[0],
+        predictions,
+        labels,
+        version=version,
+        master=master,
+        full=full,
+    )
+    out.print(
+        describe_counts(counts).replace(
+            f"{counts['predictions_read']} new predictions, 0 label changes",
+            f"{counts['predictions_read']} predictions summarised ({counts['rebuilt']})",
+        ),
+        markup=False,
+    )
+    loop = counts.get("loop")
+    if loop is not None:
+        _print_decisions(loop)
+        if loop["errors"]:
             raise typer.Exit(EXIT_DRIFT)
 
 

@@ -256,3 +256,41 @@ def test_wrong_lake_inputs_are_named(spark: SparkSession, tmp_path: Path) -> Non
             settings=SETTINGS,
             columns=LakeColumns(version="no such column"),
         )
+
+
+def test_monitor_run_with_the_spark_engine(spark: SparkSession, tmp_path: Path) -> None:
+    """``seismo monitor run --engine spark`` summarises the lake into the store, then the alert
+    rules read the summaries as they read the service's."""
+    from typer.testing import CliRunner
+
+    from seismo.cli import app
+
+    predictions = _predictions()
+    lake = _write_lake(tmp_path / "predictions", predictions)
+    labels = tmp_path / "labels.parquet"
+    pq.write_table(_labels(predictions, 0.5, seed=4), labels)
+    _store(tmp_path / "lake.db").close()
+    store = f"sqlite:///{tmp_path / 'lake.db'}"
+    config = tmp_path / "seismo.yaml"
+    config.write_text(f"store: {store}\nmonitor:\n  window: 1d\n  segments: [region]\n")
+    command = ["monitor", "run", "--config", str(config), "--engine", "spark", "--model", MODEL]
+    done = CliRunner().invoke(
+        app, [*command, "--predictions", f"{lake}/date=*/*.parquet", "--labels", str(labels)]
+    )
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith(
+        f"monitor: {predictions.num_rows} predictions summarised (every window), 6 windows updated"
+    ), done.output
+    windows = open_store(store).get_windows(MODEL)
+    assert {w.segment for w in windows} == {"", "region=eu", "region=us", "region=apac"}
+    assert sum(WindowState.from_bytes(w.payload).rows for w in windows if not w.segment) == (
+        predictions.num_rows
+    )
+
+    done = CliRunner().invoke(app, ["monitor", "run", "--config", str(config), "--labels", "x"])
+    assert (done.exit_code, done.output.strip()) == (2, "error: --labels: only with --engine spark")
+    done = CliRunner().invoke(app, command)
+    assert done.exit_code == 2
+    assert (
+        done.output.strip() == "error: --engine spark: give --predictions (the lake's predictions)"
+    )

@@ -81,6 +81,46 @@ def run_monitor_once(
     return counts
 
 
+def run_lake_once(
+    settings: SeismoConfig,
+    source: str,
+    model: str,
+    predictions: str,
+    labels: str | None,
+    *,
+    version: int | None = None,
+    master: str | None = None,
+    full: bool = False,
+) -> dict[str, Any]:
+    """The monitor over a data lake on Spark (``seismo monitor run --engine spark``), then the
+    alert rules and the loop, as :func:`run_monitor_once` runs them after the service's."""
+    from seismo.spark import session
+    from seismo.spark.lake import monitor_lake
+
+    spark = session(master)
+    store = open_store(settings.store, upgrade=settings.store.startswith("sqlite"))
+    try:
+        wired = monitoring(store, settings, source)
+        run = monitor_lake(
+            store,
+            model,
+            predictions,
+            labels,
+            settings=wired.monitor.settings,
+            version=version,
+            spark=spark,
+            full=full,
+        )
+        outcome = wired.alerting.run(models=[model])
+        counts = run_counts(run, outcome)
+        counts["rebuilt"] = "every window" if run.full else "new files' windows"
+        if settings.loop.enabled:
+            counts["loop"] = loop_counts(run_loop_with(store, settings, wired.alerting, [model]))
+    finally:
+        store.close()
+    return counts
+
+
 def run_loop_with(
     store: Store,
     settings: SeismoConfig,

@@ -262,3 +262,18 @@ def test_numbers_stored_as_text_are_accepted_at_ingest_and_monitored_as_numbers(
     assert [w["features"]["AGEP"]["drifted"] for w in windows] == [False, False]
     reached = {e["name"] for e in windows[1]["features"]["SCHL"]["effects"] if e["reached"]}
     assert reached and reached <= {"psi", "total_variation", "wasserstein_normalized"}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_segment_values_kept_depend_on_the_rows_not_their_order(seed: int) -> None:
+    """Beyond monitor.max_segment_values, the most frequent values get their own summaries and
+    ties go by the value's text: the same rows in any order (a store's order, a Spark
+    partition's) keep the same values. Ties went by first seen before (order-dependent)."""
+    from seismo.monitor.job import OTHER, _segments
+
+    values = ["b"] * 3 + ["a"] * 3 + ["c"] * 3 + ["d"] * 5 + ["e"]
+    order = np.random.default_rng(seed).permutation(len(values))
+    shuffled = [values[i] for i in order]
+    groups = _segments("plan", shuffled, limit=2)
+    assert set(groups) == {"plan=d", "plan=a", f"plan={OTHER}"}
+    assert sorted(shuffled[i] for i in groups[f"plan={OTHER}"]) == ["b"] * 3 + ["c"] * 3 + ["e"]

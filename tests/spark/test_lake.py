@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.xdist_group("spark")
 
 MODEL = "churn"
+SPEND = "spend.eur `net`"  # a feature name Spark's column API would misread
 START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 DAYS = 6
 SETTINGS = MonitorSettings(
@@ -44,7 +45,7 @@ def _reference() -> Any:
     return seismo.fit_reference(
         {
             "tenure": rng.gamma(2, 12, rows),
-            "spend": rng.lognormal(3, 1, rows),
+            SPEND: rng.lognormal(3, 1, rows),
             "plan": rng.choice(["basic", "pro", "team"], rows),
             "region": rng.choice(["eu", "us", "apac"], rows, p=[0.5, 0.3, 0.2]),
             "label": np.where(rng.random(rows) < score, "yes", "no"),
@@ -88,7 +89,7 @@ def _predictions(seed: int = 1) -> pa.Table:
             ),
             "version": pa.array(np.ones(rows, dtype=np.int64)),
             "tenure": rng.gamma(2, 12 + 6 * drift, rows),
-            "spend": rng.lognormal(3, 1, rows),
+            SPEND: rng.lognormal(3, 1, rows),
             "plan": rng.choice(["basic", "pro", "team"], rows),
             "region": rng.choice(["eu", "us", "apac"], rows, p=[0.45, 0.35, 0.2]),
             "prediction": np.where(score > 0.5, "yes", "no"),
@@ -127,7 +128,7 @@ def _write_lake(folder: Path, predictions: pa.Table) -> Path:
 
 def _log(store: Store, predictions: pa.Table, labels: list[pa.Table]) -> None:
     """The same predictions and labels, logged through the store as the service logs them."""
-    features = ["tenure", "spend", "plan", "region"]
+    features = ["tenure", SPEND, "plan", "region"]
     rows = predictions.to_pylist()
     store.add_predictions(
         [
@@ -243,9 +244,11 @@ def test_wrong_lake_inputs_are_named(spark: SparkSession, tmp_path: Path) -> Non
     store = _store(tmp_path / "lake.db")
     with pytest.raises(seismo.InputError, match=r"nowhere: no such file or directory"):
         monitor_lake(store, MODEL, str(tmp_path / "nowhere"), spark=spark, settings=SETTINGS)
-    predictions = _predictions().drop_columns(["spend"])
+    predictions = _predictions().drop_columns([SPEND])
     lake = _write_lake(tmp_path / "predictions", predictions)
-    with pytest.raises(seismo.InputError, match=r"the predictions have no column\(s\) \['spend'\]"):
+    with pytest.raises(
+        seismo.InputError, match=r"the predictions have no column\(s\) \['spend\.eur `net`'\]"
+    ):
         monitor_lake(store, MODEL, str(lake), spark=spark, settings=SETTINGS)
     with pytest.raises(seismo.InputError, match=r"model 'other' is not registered"):
         monitor_lake(

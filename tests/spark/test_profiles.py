@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import seismo
@@ -329,3 +330,56 @@ def test_the_users_session_is_left_as_it_is(spark: SparkSession, tmp_path: Path)
         assert spark.conf.get("spark.sql.session.timeZone") == "America/New_York"
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def _every_parquet_type(rows: int) -> pa.Table:
+    """One column per Parquet type seismo reads (Spark keeps some and changes others: it reads
+    unsigned integers as decimals or wider integers, nanosecond timestamps not at all, and
+    categorical columns as plain text), under names Spark's API finds awkward."""
+    rng = np.random.default_rng(12)
+    ints = rng.integers(0, 100, rows)
+    seconds = 1_700_000_000 + rng.integers(0, 10**7, rows)
+    text = rng.choice(["alpha", "beta", "gamma", "δέλτα"], rows)
+    nulls = rng.random(rows) < 0.1
+    columns: dict[str, pa.Array] = {
+        "float32": pa.array(rng.normal(size=rows).astype(np.float32)),
+        "float64 with nulls": pa.array(np.where(nulls, np.nan, rng.lognormal(size=rows))),
+        "int8": pa.array(ints.astype(np.int8)),
+        "int16": pa.array(ints.astype(np.int16)),
+        "int32": pa.array(ints.astype(np.int32)),
+        "int64.with.dots": pa.array(ints * 10**12),
+        "uint8": pa.array(ints.astype(np.uint8)),
+        "uint16": pa.array(ints.astype(np.uint16)),
+        "uint32": pa.array(ints.astype(np.uint32)),
+        "uint64 `quoted`": pa.array(rng.integers(0, 2**63, rows).astype(np.uint64) * 2),
+        "bool": pa.array(rng.random(rows) < 0.3),
+        "string": pa.array(text),
+        "large_string": pa.array(text, pa.large_string()),
+        "binary": pa.array([t.encode() for t in text], pa.binary()),
+        "category": pa.array(text).dictionary_encode(),
+        "numbers as text": pa.array(np.char.add(ints.astype(str), "")),
+        "decimal": pa.array(
+            [None if n else float(i) / 8 for n, i in zip(nulls, ints, strict=True)]
+        ).cast(pa.decimal128(12, 3)),
+        "date": pa.array(seconds // 86_400, pa.int32()).cast(pa.date32()),
+    }
+    for unit, scale in (("s", 1), ("ms", 10**3), ("us", 10**6), ("ns", 10**9)):
+        stamps = pa.array(seconds * scale, pa.int64())
+        columns[f"timestamp[{unit}]"] = stamps.cast(pa.timestamp(unit))
+        columns[f"timestamp[{unit}, UTC]"] = stamps.cast(pa.timestamp(unit, "UTC"))
+    return pa.table(columns)
+
+
+def test_every_parquet_type_profiles_on_spark_as_in_one_process(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = tmp_path / "types.parquet"
+    pq.write_table(_every_parquet_type(30_000), path, row_group_size=7_000)
+    fitted = seismo.spark.fit_reference(str(path), spark=spark)
+    single = seismo.fit_reference(str(path))
+    assert_same_reference(fitted, single)
+    kinds = {column.name: column.kind.value for column in single.schema}
+    assert kinds["timestamp[ns, UTC]"] == "datetime" and kinds["category"] == "categorical"
+    assert_same_profile(
+        seismo.spark.profile(single, str(path), spark=spark), seismo.profile(single, str(path))
+    )

@@ -368,8 +368,9 @@ def _with_partitions(batch: Batch, names: tuple[str, ...], values: dict[str, str
 class ArrowStreamSource:
     """Arrow record batches read once, as they arrive (one partition of a distributed job).
 
-    Small batches are gathered into batches of about ``batch_rows`` rows. ``declared`` names
-    columns to read as declared categorical (dictionary-encoded), as their files declare them.
+    Small batches are gathered into batches of about ``batch_rows`` rows. ``types`` gives
+    columns the type their files declare where the stream carries another (a categorical column
+    arrives as plain text, nanosecond timestamps as integers): they are read as declared.
     """
 
     def __init__(
@@ -378,14 +379,14 @@ class ArrowStreamSource:
         record_batches: Iterable[pa.RecordBatch],
         name: str,
         *,
-        declared: frozenset[str] = frozenset(),
+        types: Mapping[str, pa.DataType] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> None:
         self.name = name
         self._schema = schema
         self._columns = _check_names(schema.names, name)
         self._record_batches: Iterable[pa.RecordBatch] | None = record_batches
-        self._declared = declared
+        self._types = dict(types or {})
         self._batch_rows = batch_rows
 
     @property
@@ -395,7 +396,7 @@ class ArrowStreamSource:
     @property
     def physical(self) -> dict[str, Physical]:
         return {
-            name: physical_of(field.type)
+            name: physical_of(self._types.get(name, field.type))
             for name, field in zip(self._columns, self._schema, strict=True)
         }
 
@@ -421,12 +422,16 @@ class ArrowStreamSource:
     def _batch(self, record_batches: list[pa.RecordBatch]) -> Batch:
         # The batches' own schema: the stream's may differ in nullability or time zone.
         table = pa.Table.from_batches(record_batches)
-        declared = self._declared
+        types = self._types
 
         def convert(name: str) -> ColumnBatch:
             column = table.column(name)
-            if name in declared and not pa.types.is_dictionary(column.type):
-                column = pc.dictionary_encode(column)
+            target = types.get(name)
+            if target is not None and column.type != target:
+                if pa.types.is_dictionary(target):
+                    column = pc.dictionary_encode(column)
+                else:
+                    column = column.cast(target)
             return arrow_to_batch(name, column)
 
         return Batch(self._columns, table.num_rows, convert, self.name)

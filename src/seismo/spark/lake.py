@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from seismo.errors import InputError
 from seismo.monitor.job import OTHER, MonitorSettings, RunReport
-from seismo.spark.profiles import _column, _first_line, session
+from seismo.spark.profiles import _column, _first_line, named_back, positional, session
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -305,7 +305,7 @@ def _windows(
 ) -> set[tuple[int, datetime]]:
     """The (version, window start) pairs the frame's predictions fall in."""
     task = _WindowsTask(columns.timestamp, window)
-    found = frame.select(_column(columns.timestamp), F().col(_VERSION)).mapInArrow(
+    found = positional(frame, [columns.timestamp], [_VERSION]).mapInArrow(
         task, "version long, window long"
     )
     pairs = found.distinct().collect()
@@ -325,7 +325,7 @@ class _WindowsTask:
         import pyarrow as pa
 
         seen: set[tuple[int, int]] = set()
-        for batch in batches:
+        for batch in (named_back(b, [self.timestamp]) for b in batches):
             index = _window_index(batch.column(self.timestamp), self.window)
             versions = batch.column(_VERSION).to_numpy(zero_copy_only=False).astype(np.float64)
             ok = ~(np.isnan(index) | np.isnan(versions))
@@ -369,7 +369,10 @@ def _kept_segments(
     if not settings.segments:
         return None
     task = _SegmentCountTask(columns.timestamp, settings, touched)
-    counted = rows.mapInArrow(task, "version long, window long, col string, value string, n long")
+    names = [columns.timestamp, *settings.segments]
+    counted = positional(rows, names, [_VERSION]).mapInArrow(
+        task, "version long, window long, col string, value string, n long"
+    )
     totals = counted.groupBy("version", "window", "col", "value").agg(F().sum("n").alias("n"))
     per_key: dict[tuple[int, int, str], list[tuple[int, str]]] = {}
     for row in totals.collect():
@@ -397,7 +400,8 @@ class _SegmentCountTask:
         from seismo.monitor.job import _hashable
 
         counts: dict[tuple[int, int, str, str], int] = {}
-        for batch in batches:
+        names = [self.timestamp, *self.settings.segments]
+        for batch in (named_back(b, names) for b in batches):
             for (version, window), indices in _groups(
                 batch, self.timestamp, self.settings.window, self.touched
             ):
@@ -454,8 +458,8 @@ def _states(
     wanted = [columns.id, columns.timestamp, columns.prediction, *features]
     wanted += [columns.score] if has_score else []
     wanted += [c for c in settings.segments if c not in wanted]
-    frame = rows.select(*map(_column, wanted), _VERSION, _LABEL, _LABELLED_AT)
-    task = _StateTask(versions, columns, settings, touched, kept, has_score)
+    frame = positional(rows, wanted, [_VERSION, _LABEL, _LABELLED_AT])
+    task = _StateTask(versions, columns, settings, touched, kept, has_score, wanted)
     states = frame.mapInArrow(task, "version long, window long, segment string, blob binary")
     merged = (
         states.rdd.map(lambda r: ((int(r[0]), int(r[1]), str(r[2])), bytes(r[3])))
@@ -482,8 +486,10 @@ class _StateTask:
         touched: set[tuple[int, datetime]],
         kept: dict[tuple[int, int, str], set[str]] | None,
         has_score: bool,
+        names: list[str],
     ) -> None:
         self.versions, self.columns, self.settings = versions, columns, settings
+        self.names = names
         self.touched = {(v, int((s - _EPOCH) / settings.window)) for v, s in touched}
         self.kept, self.has_score = kept or {}, has_score
 
@@ -495,7 +501,7 @@ class _StateTask:
         # Batches gathered into large ones: a summary per window costs the same for 10 rows
         # as for 100,000.
         for batch in batches:
-            gathered.append(batch)
+            gathered.append(named_back(batch, self.names))
             if sum(b.num_rows for b in gathered) >= 131_072:
                 self._summarise(pa.Table.from_batches(gathered).combine_chunks(), states)
                 gathered = []

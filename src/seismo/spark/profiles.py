@@ -38,7 +38,7 @@ import sys
 import tempfile
 import urllib.parse
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -217,12 +217,12 @@ class _Table:
         name: str,
         *,
         files: bool,
-        declared: frozenset[str] = frozenset(),
+        types: dict[str, pa.DataType] | None = None,
     ) -> None:
         self.frame = frame
         self.name = name
         self.files = files  # rows numbered by file path and position, else by partition
-        self.declared = declared
+        self.types = types or {}
         self.columns = [c for c in frame.columns if c not in (_FILE, _ROW)]
 
     @classmethod
@@ -242,7 +242,7 @@ class _Table:
     def stream_source(self, batches: list[pa.RecordBatch]) -> Any:
         from seismo.io.sources import ArrowStreamSource
 
-        return ArrowStreamSource(self.arrow_schema(), batches, self.name, declared=self.declared)
+        return ArrowStreamSource(self.arrow_schema(), batches, self.name, types=self.types)
 
     def arrow_schema(self) -> pa.Schema:
         if not hasattr(self, "_arrow_schema"):
@@ -276,14 +276,15 @@ class _Table:
         task = _ScanTask(
             self.arrow_schema(),
             self.name,
-            self.declared,
+            self.types,
             columns,
             options,
             offsets,
             ceiling,
             self.files,
         )
-        frame = self.frame if self.files else self.frame.select(*map(_column, self.columns))
+        extra = [_FILE, _ROW] if self.files else []
+        frame = positional(self.frame, self.columns, extra)
         blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
         depth = 2 if blobs.getNumPartitions() > 16 else 1
         blob = blobs.treeAggregate(None, _merge_scans, _merge_scans, depth=depth)
@@ -297,8 +298,8 @@ class _Table:
         from seismo.profile.dataset import DatasetProfile
 
         kinds = {column.name: column.kind for column in schema}
-        task = _ProfileTask(self.arrow_schema(), self.name, self.declared, grids, kinds, options)
-        frame = self.frame.select(*map(_column, self.columns))
+        task = _ProfileTask(self.arrow_schema(), self.name, self.types, grids, kinds, options)
+        frame = positional(self.frame, self.columns)
         blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
         partitions = max(1, blobs.getNumPartitions())
         merge = _ProfileMerge(grids)
@@ -348,14 +349,14 @@ class _ScanTask:
         self,
         schema: pa.Schema,
         name: str,
-        declared: frozenset[str],
+        types: dict[str, pa.DataType],
         columns: list[str],
         options: ProfileOptions,
         offsets: dict[Any, int],
         ceiling: float,
         files: bool,
     ) -> None:
-        self.schema, self.name, self.declared = schema, name, declared
+        self.schema, self.name, self.types = schema, name, types
         self.columns, self.options, self.offsets = columns, options, offsets
         self.ceiling, self.files = ceiling, files
 
@@ -371,7 +372,7 @@ class _ScanTask:
         options = replace(self.options, threads=1)
         start = self.offsets.get(part, 0)
         with _pool(options) as pool:
-            for record_batch in batches:
+            for record_batch in map(self._named, batches):
                 if self.files:
                     files = record_batch.column(_FILE).to_pylist()
                     rows = record_batch.column(_ROW).to_numpy()
@@ -383,7 +384,7 @@ class _ScanTask:
                     positions = np.arange(start, start + record_batch.num_rows, dtype=np.int64)
                     start += record_batch.num_rows
                     data = record_batch
-                source = ArrowStreamSource(self.schema, [data], self.name, declared=self.declared)
+                source = ArrowStreamSource(self.schema, [data], self.name, types=self.types)
                 done = 0
                 for batch in source.batches():
                     keys = keys_at(self.options.seed, positions[done : done + batch.rows])
@@ -393,6 +394,9 @@ class _ScanTask:
             blob = pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL)
             yield pa.RecordBatch.from_pydict({"blob": pa.array([blob], pa.binary())})
 
+    def _named(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return named_back(batch, self.schema.names)
+
 
 class _ProfileTask:
     """Counts one partition on the grids (runs on an executor)."""
@@ -401,12 +405,12 @@ class _ProfileTask:
         self,
         schema: pa.Schema,
         name: str,
-        declared: frozenset[str],
+        types: dict[str, pa.DataType],
         grids: dict[str, Any],
         kinds: dict[str, Any],
         options: ProfileOptions,
     ) -> None:
-        self.schema, self.name, self.declared = schema, name, declared
+        self.schema, self.name, self.types = schema, name, types
         self.grids, self.kinds, self.options = grids, kinds, options
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -415,7 +419,8 @@ class _ProfileTask:
         from seismo.io.sources import ArrowStreamSource
         from seismo.profile.build import profile_batches
 
-        source = ArrowStreamSource(self.schema, batches, self.name, declared=self.declared)
+        named = (named_back(batch, self.schema.names) for batch in batches)
+        source = ArrowStreamSource(self.schema, named, self.name, types=self.types)
         counted = profile_batches(
             source, self.grids, replace(self.options, threads=1), kinds=self.kinds
         )
@@ -476,7 +481,7 @@ def _read_parquet(spark: SparkSession, path: str, name: str) -> _Table:
     from seismo.io.sources import parquet_files
 
     local = "://" not in path or path.startswith("file://")
-    declared: frozenset[str] = frozenset()
+    types: dict[str, pa.DataType] = {}
     hidden: set[str] = set()
     reader = spark.read
     targets = [path]
@@ -489,41 +494,55 @@ def _read_parquet(spark: SparkSession, path: str, name: str) -> _Table:
             raise InputError(
                 f"{path}: no Parquet files there (names starting with _ or . are skipped)"
             )
-        declared, hidden = _declared_and_hidden(files[0])
+        types, hidden = _declared_types(files[0])
         targets = [_literal(str(f)) for f in files]
         if Path(plain).is_dir() or _has_glob(plain):
             reader = reader.option("basePath", str(root))
-    setting = "spark.sql.sources.partitionColumnTypeInference.enabled"
-    before = spark.conf.get(setting, None)
-    spark.conf.set(setting, "false")  # partition values are text, as seismo reads them
+    settings = {
+        # Partition values are text, as seismo reads them.
+        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+        # Spark refuses nanosecond timestamps; read as integers, they are cast back in Python.
+        "spark.sql.legacy.parquet.nanosAsLong": "true",
+    }
+    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
     try:
         frame = reader.parquet(*targets)
     except Exception as error:
         raise InputError(f"{path}: Spark cannot read it ({_first_line(error)})") from error
     finally:
-        if before is None:
-            spark.conf.unset(setting)
-        else:
-            spark.conf.set(setting, before)
+        for key, old in before.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)
     columns = [c for c in frame.columns if c not in hidden]
     frame = frame.select(
         *map(_column, columns),
         F.col("_metadata.file_path").alias(_FILE),
         F.col("_metadata.row_index").alias(_ROW),
     )
-    return _Table(frame, name, files=True, declared=declared)
+    return _Table(frame, name, files=True, types=types)
 
 
-def _declared_and_hidden(file: Path) -> tuple[frozenset[str], set[str]]:
-    """Columns the file declares categorical, and pandas index columns seismo does not read."""
+def _declared_types(file: Path) -> tuple[dict[str, pa.DataType], set[str]]:
+    """The types Spark does not keep (categorical columns, nanosecond timestamps, unsigned
+    integers) as the file declares them, and the pandas index columns seismo does not read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from seismo.io.sources import _pandas_index_columns
 
     schema = pq.read_schema(file)
-    declared = frozenset(f.name for f in schema if pa.types.is_dictionary(f.type))
-    return declared, _pandas_index_columns(schema)
+    types = {
+        f.name: f.type
+        for f in schema
+        if pa.types.is_dictionary(f.type)
+        or pa.types.is_unsigned_integer(f.type)
+        or (pa.types.is_timestamp(f.type) and f.type.unit == "ns")
+    }
+    return types, _pandas_index_columns(schema)
 
 
 def _file_order(item: tuple[str, int]) -> str:
@@ -537,6 +556,19 @@ def _literal(path: str) -> str:
 
 def _has_glob(path: str) -> bool:
     return any(ch in path for ch in "*?[")
+
+
+def positional(frame: DataFrame, names: list[str], keep: list[str] | None = None) -> DataFrame:
+    """``names`` under positional names (``_c0``, ...), then ``keep`` as they are: pyspark's
+    ``mapInArrow`` cannot take every column name (a backtick in one breaks it)."""
+    return frame.select(
+        *[_column(name).alias(f"_c{i}") for i, name in enumerate(names)], *(keep or [])
+    )
+
+
+def named_back(batch: pa.RecordBatch, names: Sequence[str]) -> pa.RecordBatch:
+    """A batch of :func:`positional` columns under their own names again."""
+    return batch.rename_columns([*names, *batch.schema.names[len(names) :]])
 
 
 def _column(name: str) -> Any:

@@ -7,6 +7,7 @@ the windows they touch."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -297,3 +298,53 @@ def test_monitor_run_with_the_spark_engine(spark: SparkSession, tmp_path: Path) 
     assert (
         done.output.strip() == "error: --engine spark: give --predictions (the lake's predictions)"
     )
+
+
+def test_late_labels_read_only_their_days_when_the_lake_says_where_they_are(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """With a hive partition column of the prediction's day and labels that carry their
+    prediction's timestamp, a run for late labels opens only the files of the days they
+    label: the other days' files are not read at all (here one is made unreadable)."""
+    predictions = _predictions()
+    lake = _write_lake(tmp_path / "predictions", predictions)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    columns = LakeColumns(partition="date")
+    store = _store(tmp_path / "lake.db")
+    run = monitor_lake(
+        store, MODEL, str(lake), str(labels), settings=SETTINGS, spark=spark, columns=columns
+    )
+    assert run.full and len(run.touched) == DAYS
+    before = _states(store)
+
+    # Days 1 and 2 are more than a day (the margin for the writer's time zone) from the late
+    # labels' days 4 and 5. (Spark reads the first file's footer for the schema: not day 0.)
+    for day in (1, 2):
+        other = lake / f"date={(START + dt.timedelta(days=day)).date().isoformat()}"
+        broken = other / "part-0.parquet"
+        times = (broken.stat().st_atime, broken.stat().st_mtime)
+        broken.write_bytes(b"PAR1 not a parquet file any more PAR1")
+        os.utime(broken, times)  # not a new file: the run must not look at it
+    days = [t.date() for t in predictions.column("timestamp").to_pylist()]
+    late_days = {(START + dt.timedelta(days=d)).date() for d in (4, 5)}
+    rows = pa.array([i for i, d in enumerate(days) if d in late_days])
+    late = _labels(predictions.take(rows), 0.9, seed=5)
+    stamps = predictions.take(rows).column("timestamp")
+    by_id = dict(
+        zip(predictions.take(rows).column("id").to_pylist(), stamps.to_pylist(), strict=True)
+    )
+    late = late.append_column(
+        "timestamp", pa.array([by_id[i] for i in late.column("id").to_pylist()], stamps.type)
+    )
+    pq.write_table(late, labels / "late.parquet")
+    later = monitor_lake(
+        store, MODEL, str(lake), str(labels), settings=SETTINGS, spark=spark, columns=columns
+    )
+    assert [start.date() for _, start in later.touched] == sorted(late_days)
+    after = _states(store)
+    for key, state in after.items():
+        if key[1].date() in late_days:
+            assert state.labelled > before[key].labelled
+        else:
+            assert (state.rows, state.labelled) == (before[key].rows, before[key].labelled)

@@ -65,6 +65,9 @@ class LakeColumns:
     score: str = "score"  # used when the predictions have it
     label: str = "label"
     received_at: str = "received_at"  # used when the labels have it (label delays)
+    #: A hive partition column holding the prediction's date (``date=2026-12-04``): windows
+    #: to rebuild are then read from their days' directories only.
+    partition: str | None = None
 
 
 @dataclass
@@ -99,34 +102,41 @@ def monitor_lake(
     )
     run.full = full or run.prediction_files_after == 0
     frame = _read(spark, str(predictions))
-    versions = _versions(store, model, frame, columns, version)
+    if frame is None:
+        raise InputError(
+            f"{predictions}: no Parquet files there (names starting with _ or . are skipped)"
+        )
     _require(
-        frame,
-        [columns.id, columns.timestamp, columns.prediction, *_features(versions)],
-        str(predictions),
-        "predictions",
+        frame, [columns.id, columns.timestamp, columns.prediction], str(predictions), "predictions"
     )
     _require(frame, list(settings.segments), str(predictions), "predictions (segments)")
-    frame = _with_version(frame, columns, version)
+    if columns.partition is not None:
+        _require(frame, [columns.partition], str(predictions), "predictions (partition)")
+    frame = _with_version(frame, columns, _default_version(store, model, frame, columns, version))
     label_frame = None
     if labels is not None:
         label_frame = _read(spark, str(labels))
-        _require(label_frame, [columns.id, columns.label], str(labels), "labels")
+        if label_frame is not None:
+            _require(label_frame, [columns.id, columns.label], str(labels), "labels")
     window = settings.window
-    prediction_mark = _latest_mtime(frame)
-    label_mark = _latest_mtime(label_frame) if label_frame is not None else 0
     if run.full:
+        new_predictions = frame
         touched = _windows(frame, columns, window)
     else:
-        touched = _windows(
-            frame.filter(F().col(_MTIME) > run.prediction_files_after), columns, window
+        # Only files newer than the last run: Spark prunes the others by their listing.
+        new_predictions = frame.filter(F().col(_MTIME) > run.prediction_files_after)
+        touched = _windows(new_predictions, columns, window)
+    prediction_mark = _latest_mtime(new_predictions)
+    label_mark = 0
+    if label_frame is not None:
+        fresh = (
+            label_frame if run.full else label_frame.filter(F().col(_MTIME) > run.label_files_after)
         )
-        if label_frame is not None:
-            fresh = label_frame.filter(F().col(_MTIME) > run.label_files_after)
-            labelled = frame.join(
-                fresh.select(_column(columns.id)).distinct(), on=columns.id, how="left_semi"
-            )
-            touched |= _windows(labelled, columns, window)
+        label_mark = _latest_mtime(fresh)
+        if not run.full:
+            touched |= _labelled_windows(frame, fresh, columns, window, store, model)
+    versions = _versions(store, model, sorted({v for v, _ in touched}))
+    _require(frame, _features(versions), str(predictions), "predictions")
     run.touched = sorted(touched)
     summaries = []
     if touched:
@@ -158,10 +168,17 @@ def F() -> Any:
 # --------------------------------------------------------------------------- reading
 
 
-def _read(spark: SparkSession, path: str) -> DataFrame:
+def _read(spark: SparkSession, path: str) -> DataFrame | None:
+    """The Parquet data at ``path`` with each row's file time; None for a local directory
+    that holds no data file yet (labels that have not arrived)."""
     local = "://" not in path
     if local and not Path(path).exists() and not any(c in path for c in "*?["):
         raise InputError(f"{path}: no such file or directory")
+    if local and Path(path).is_dir():
+        from seismo.io.sources import parquet_files
+
+        if not parquet_files(path)[1]:
+            return None
     try:
         frame = spark.read.parquet(path)
     except Exception as error:
@@ -179,34 +196,59 @@ def _require(frame: DataFrame, names: Sequence[str], path: str, what: str) -> No
         )
 
 
-def _versions(
+def _default_version(
     store: Store, model: str, frame: DataFrame, columns: LakeColumns, version: int | None
+) -> int | None:
+    """The version of predictions that do not name one: ``version``, else the newest
+    registered (None when the predictions have a version column and none is given)."""
+    if version is not None or columns.version in frame.columns:
+        return version
+    registered = store.list_model_versions(model)
+    if not registered:
+        raise InputError(
+            f"model {model!r} is not registered in the store; register it first "
+            "(seismo models register)"
+        )
+    return max(v.version for v in registered)
+
+
+def _versions(
+    store: Store, model: str, wanted: Sequence[int]
 ) -> dict[int, tuple[ModelVersion, Reference]]:
-    """The registered versions the predictions name (their version column, else ``version``,
-    else the model's newest version), with their references."""
+    """The registered versions the rebuilt windows hold, with their references."""
     from seismo.profile.dataset import Reference
 
-    if columns.version in frame.columns and version is None:
-        found = frame.select(_column(columns.version)).distinct().collect()
-        wanted = sorted(int(row[0]) for row in found if row[0] is not None)
-    else:
-        registered = store.list_model_versions(model)
-        if not registered:
-            raise InputError(
-                f"model {model!r} is not registered in the store; register it first "
-                "(seismo models register)"
-            )
-        wanted = [version if version is not None else max(v.version for v in registered)]
     versions = {}
     for number in wanted:
-        found_version = store.get_model_version(model, number)
-        if found_version is None:
+        found = store.get_model_version(model, number)
+        if found is None:
             raise InputError(
                 f"model {model!r} has no version {number} in the store; register it first "
                 "(seismo models register)"
             )
-        versions[number] = (found_version, Reference.from_bytes(found_version.reference))
+        versions[number] = (found, Reference.from_bytes(found.reference))
     return versions
+
+
+def _labelled_windows(
+    frame: DataFrame,
+    fresh: DataFrame,
+    columns: LakeColumns,
+    window: timedelta,
+    store: Store,
+    model: str,
+) -> set[tuple[int, datetime]]:
+    """The windows of the predictions that new labels label. Labels that carry their
+    prediction's timestamp say it themselves (every version's window then); others are found
+    by their ids among the predictions (a scan of the id, timestamp and version columns)."""
+    if columns.timestamp in fresh.columns:
+        numbers = [v.version for v in store.list_model_versions(model)]
+        stamped = fresh.select(_column(columns.timestamp)).withColumn(_VERSION, F().lit(0))
+        found = _windows(stamped, columns, window)
+        return {(number, start) for _, start in found for number in numbers}
+    ids = fresh.select(_column(columns.id)).distinct()
+    labelled = frame.join(ids, on=columns.id, how="left_semi")
+    return _windows(labelled, columns, window)
 
 
 def _features(versions: dict[int, tuple[ModelVersion, Reference]]) -> list[str]:
@@ -214,6 +256,7 @@ def _features(versions: dict[int, tuple[ModelVersion, Reference]]) -> list[str]:
 
 
 def _with_version(frame: DataFrame, columns: LakeColumns, version: int | None) -> DataFrame:
+    """The frame with the version of each prediction (its column, else ``version``)."""
     if columns.version in frame.columns and version is None:
         return frame.withColumn(_VERSION, F().col(columns.version).cast("long"))
     return frame.withColumn(_VERSION, F().lit(version).cast("long"))
@@ -290,7 +333,14 @@ def _in_windows(
     else:
         return rows  # a date or other type: each row's window is checked in the map
     ts = F().col(columns.timestamp)
-    return rows.filter((ts >= low) & (ts < high))
+    rows = rows.filter((ts >= low) & (ts < high))
+    if columns.partition is not None:
+        # A day either side: the partition's date may be in the writer's time zone.
+        days = F().col(columns.partition).cast("date")
+        since = F().lit((first - timedelta(days=1)).date().isoformat()).cast("date")
+        until = F().lit((last + timedelta(days=1)).date().isoformat()).cast("date")
+        rows = rows.filter(days.between(since, until))
+    return rows
 
 
 def _micros(moment: datetime) -> int:

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import urllib.parse
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -287,59 +288,65 @@ class _Table:
         frame = positional(self.frame, self.columns, extra)
         blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
         depth = 2 if blobs.getNumPartitions() > 16 else 1
-        blob = blobs.treeAggregate(None, _merge_scans, _merge_scans, depth=depth)
-        return None if blob is None else _load_scan(blob)
+        merged: ReferenceScan | None = blobs.treeAggregate(
+            None, _add_scan, _merge_scans, depth=depth
+        )
+        return merged
 
     def profile(
         self, grids: dict[str, Any], schema: Any, options: ProfileOptions
     ) -> DatasetProfile:
         """Every partition counted on ``grids``, merged on the driver."""
         from seismo.profile.build import profile_batches
-        from seismo.profile.dataset import DatasetProfile
 
         kinds = {column.name: column.kind for column in schema}
         task = _ProfileTask(self.arrow_schema(), self.name, self.types, grids, kinds, options)
         frame = positional(self.frame, self.columns)
         blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
         partitions = max(1, blobs.getNumPartitions())
-        merge = _ProfileMerge(grids)
         # Partition profiles merge on the executors, a tree of about sqrt(n) fan-in: the driver
-        # receives a few profiles, not one per partition.
-        blob = blobs.treeAggregate(None, merge, merge, depth=2 if partitions > 16 else 1)
-        if blob is None:
+        # receives a few profiles, not one per partition. Each is decoded once; the merged
+        # ones travel between levels as Spark pickles them.
+        merged: DatasetProfile | None = blobs.treeAggregate(
+            None, _ProfileAdd(grids), _merge_profiles, depth=2 if partitions > 16 else 1
+        )
+        if merged is None:
             return profile_batches(self.stream_source([]), grids, options, kinds=kinds)
-        return DatasetProfile.from_bytes(blob, grids)
+        return merged
 
 
-class _ProfileMerge:
-    """Merges two partial profiles sent without their grids (None: no rows yet)."""
+class _ProfileAdd:
+    """Adds a partition's profile, sent without its grids, to a merged one (None: none yet)."""
 
     def __init__(self, grids: dict[str, Any]) -> None:
         self.grids = grids
 
-    def __call__(self, left: bytes | None, right: bytes | None) -> bytes | None:
+    def __call__(self, merged: DatasetProfile | None, blob: bytes) -> DatasetProfile:
         from seismo.profile.dataset import DatasetProfile
 
-        if left is None or right is None:
-            return left if right is None else right
-        merged = DatasetProfile.from_bytes(left, self.grids).merge(
-            DatasetProfile.from_bytes(right, self.grids)
-        )
-        return merged.to_bytes(grids=False)
+        part = DatasetProfile.from_bytes(blob, self.grids)
+        return part if merged is None else merged.merge(part)
 
 
-def _merge_scans(left: bytes | None, right: bytes | None) -> bytes | None:
+def _merge_profiles(
+    left: DatasetProfile | None, right: DatasetProfile | None
+) -> DatasetProfile | None:
+    if left is None or right is None:
+        return left if right is None else right
+    return left.merge(right)
+
+
+def _add_scan(merged: ReferenceScan | None, blob: bytes) -> ReferenceScan:
+    # Written by this job's own tasks (compressed pickles), never read from elsewhere.
+    part: ReferenceScan = pickle.loads(zlib.decompress(blob))
+    return part if merged is None else merged.merge(part)
+
+
+def _merge_scans(left: ReferenceScan | None, right: ReferenceScan | None) -> ReferenceScan | None:
     """Two partial reference scans merged (None: no rows yet)."""
     if left is None or right is None:
         return left if right is None else right
-    merged = _load_scan(left).merge(_load_scan(right))
-    return pickle.dumps(merged, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _load_scan(blob: bytes) -> ReferenceScan:
-    # Written by this job's own tasks, never read from elsewhere.
-    scan: ReferenceScan = pickle.loads(blob)
-    return scan
+    return left.merge(right)
 
 
 class _ScanTask:
@@ -391,7 +398,7 @@ class _ScanTask:
                     scan.add(batch, keys, pool)
                     done += batch.rows
         if scan.rows:
-            blob = pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL)
+            blob = zlib.compress(pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL), 1)
             yield pa.RecordBatch.from_pydict({"blob": pa.array([blob], pa.binary())})
 
     def _named(self, batch: pa.RecordBatch) -> pa.RecordBatch:

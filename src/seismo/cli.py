@@ -789,6 +789,14 @@ def monitor_run(
             "--full", help="With --engine spark: rebuild every window, not only new ones."
         ),
     ] = False,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help="With --engine spark: where the lake keeps a field, FIELD=COLUMN (repeatable; "
+            "fields: id, timestamp, version, prediction, score, label, received_at, partition).",
+        ),
+    ] = None,
     master: MasterOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -804,9 +812,11 @@ def monitor_run(
         from seismo.service.jobs import MonitorBusy, describe_counts, run_monitor_once
 
         if engine is Engine.SPARK:
-            _monitor_lake(config, store, model, predictions, labels, version, full, master)
+            lake = _lake_columns(column or [])
+            _monitor_lake(config, store, model, predictions, labels, version, full, master, lake)
             return
         for flag, given in (
+            ("--column", column),
             ("--predictions", predictions),
             ("--labels", labels),
             ("--version", version),
@@ -837,6 +847,24 @@ def monitor_run(
             raise typer.Exit(EXIT_DRIFT)
 
 
+def _lake_columns(pairs: list[str]) -> Any:
+    """--column FIELD=COLUMN pairs as the lake's column names."""
+    import dataclasses
+
+    from seismo.spark.lake import LakeColumns
+
+    fields = [f.name for f in dataclasses.fields(LakeColumns)]
+    given: dict[str, str] = {}
+    for pair in pairs:
+        field, equals, name = pair.partition("=")
+        if not equals or not name or field not in fields:
+            raise InputError(
+                f"--column {pair!r}: expected FIELD=COLUMN with FIELD one of {', '.join(fields)}"
+            )
+        given[field] = name
+    return LakeColumns(**given)
+
+
 def _monitor_lake(
     config: Path | None,
     store: str | None,
@@ -846,6 +874,7 @@ def _monitor_lake(
     version: int | None,
     full: bool,
     master: str | None,
+    columns: Any,
 ) -> None:
     from seismo.service.jobs import describe_counts, run_lake_once
 
@@ -862,6 +891,7 @@ def _monitor_lake(
         version=version,
         master=master,
         full=full,
+        columns=columns,
     )
     out.print(
         describe_counts(counts).replace(

@@ -278,9 +278,8 @@ def test_monitor_run_with_the_spark_engine(spark: SparkSession, tmp_path: Path) 
     config = tmp_path / "seismo.yaml"
     config.write_text(f"store: {store}\nmonitor:\n  window: 1d\n  segments: [region]\n")
     command = ["monitor", "run", "--config", str(config), "--engine", "spark", "--model", MODEL]
-    done = CliRunner().invoke(
-        app, [*command, "--predictions", f"{lake}/date=*/*.parquet", "--labels", str(labels)]
-    )
+    lake_flags = ["--predictions", str(lake), "--labels", str(labels), "--column", "partition=date"]
+    done = CliRunner().invoke(app, [*command, *lake_flags])
     assert done.exit_code == 0, done.output
     assert done.output.startswith(
         f"monitor: {predictions.num_rows} predictions summarised (every window), 6 windows updated"
@@ -293,6 +292,9 @@ def test_monitor_run_with_the_spark_engine(spark: SparkSession, tmp_path: Path) 
 
     done = CliRunner().invoke(app, ["monitor", "run", "--config", str(config), "--labels", "x"])
     assert (done.exit_code, done.output.strip()) == (2, "error: --labels: only with --engine spark")
+    done = CliRunner().invoke(app, [*command, *lake_flags, "--column", "when=ts"])
+    assert done.exit_code == 2
+    assert done.output.startswith("error: --column 'when=ts': expected FIELD=COLUMN with FIELD")
     done = CliRunner().invoke(app, command)
     assert done.exit_code == 2
     assert (

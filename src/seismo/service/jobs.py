@@ -91,6 +91,7 @@ def run_lake_once(
     version: int | None = None,
     master: str | None = None,
     full: bool = False,
+    columns: Any = None,
 ) -> dict[str, Any]:
     """The monitor over a data lake on Spark (``seismo monitor run --engine spark``), then the
     alert rules and the loop, as :func:`run_monitor_once` runs them after the service's."""
@@ -110,6 +111,7 @@ def run_lake_once(
             version=version,
             spark=spark,
             full=full,
+            columns=columns,
         )
         outcome = wired.alerting.run(models=[model])
         counts = run_counts(run, outcome)

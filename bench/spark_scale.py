@@ -72,6 +72,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from drift_vs_evidently import git_revision  # the bench's one way to name the commit
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 CACHE = BENCH_DIR / ".cache"
@@ -791,19 +793,22 @@ def merge_cost(counted: Any, grids: dict[str, Any]) -> dict[str, Any]:
     """What a partition profile costs where it is merged (an executor of the merge level, or
     the driver), on the whole current data's profile: its bytes with and without the grids;
     decoding, encoding and merging it (seconds, without tracemalloc); one step of
-    ``seismo.spark``'s merge as ``treeAggregate`` runs it (two grid-less profiles decoded,
-    merged, the result encoded again); the memory a decoded profile holds (tracemalloc, numpy
-    included); and what its bytes are made of (each field of every column, zlib-compressed
-    JSON on its own; the grids are not sent)."""
+    ``seismo.spark``'s merge as ``treeAggregate`` runs it (a partition's grid-less profile
+    decoded and merged into the running one; merged profiles travel between levels pickled by
+    Spark: their pickled size and the time to pickle and unpickle one); the memory a decoded
+    profile holds (tracemalloc, numpy included); and what its bytes are made of (each field of
+    every column, zlib-compressed JSON on its own; the grids are not sent)."""
+    import pickle
     import tracemalloc
     import zlib
 
     from seismo.profile.dataset import DatasetProfile
-    from seismo.spark.profiles import _ProfileMerge
+    from seismo.spark.profiles import _ProfileAdd
 
     full = counted.to_bytes()
     bare = counted.to_bytes(grids=False)
-    step = _ProfileMerge(grids)
+    step = _ProfileAdd(grids)
+    pickled = pickle.dumps(counted, protocol=pickle.HIGHEST_PROTOCOL)
     copies = 20
 
     def seconds(call: Callable[[], Any]) -> float:
@@ -835,7 +840,10 @@ def merge_cost(counted: Any, grids: dict[str, Any]) -> dict[str, Any]:
         "decode_without_grids_seconds": seconds(lambda: DatasetProfile.from_bytes(bare, grids)),
         "encode_without_grids_seconds": seconds(lambda: counted.to_bytes(grids=False)),
         "merge_seconds": seconds(lambda: left.merge(right)),
-        "merge_step_seconds": seconds(lambda: step(bare, bare)),
+        "merge_step_seconds": seconds(lambda: step(left, bare)),
+        "pickled_bytes": len(pickled),
+        "pickle_seconds": seconds(lambda: pickle.dumps(counted, protocol=pickle.HIGHEST_PROTOCOL)),
+        "unpickle_seconds": seconds(lambda: pickle.loads(pickled)),
         "decoded_bytes": held(lambda: DatasetProfile.from_bytes(full)),
         "decoded_without_grids_bytes": held(lambda: DatasetProfile.from_bytes(bare, grids)),
         "field_bytes": dict(sorted(fields.items(), key=lambda kv: -kv[1])),
@@ -1102,7 +1110,8 @@ def extrapolate(
     whole waves; ``seismo.spark``'s merge as the code runs it: ``treeAggregate`` with depth 2
     above 16 partitions, PySpark's plan for it (:func:`tree_levels`: one intermediate level of
     about sqrt(P) tasks, each merging about sqrt(P) partition profiles), every merge step (two
-    grid-less profiles decoded, merged, re-encoded) at the measured cost, the partition
+    a partition's grid-less profile decoded and merged; merged ones pickled, unpickled and
+    merged at the next level) at the measured cost, the partition
     profiles and the merged ones of the measured grid-less size (grid-sized, not row-sized:
     the whole current data's, an upper bound for a partition's); the driver collects the last
     level's results (each with the measured per-task overhead) and merges them one after
@@ -1127,10 +1136,13 @@ def extrapolate(
     blob = merge["profile_bytes_without_grids"]
     overhead = summary["task_overhead_bytes"]
     step = merge["merge_step_seconds"]
-    level_seconds = [(f - 1) * step for f in fan_ins]
+    # A merge task unpickles and merges its fan-in of merged profiles, then pickles its own.
+    combine = merge["unpickle_seconds"] + merge["merge_seconds"]
+    level_seconds = [f * combine + merge["pickle_seconds"] for f in fan_ins]
     level_waves = [math.ceil(n / cores) for n in levels]
-    driver_bytes = to_driver * (blob + overhead)
-    driver_merge = (to_driver - 1) * step + merge["decode_without_grids_seconds"]
+    pickled = merge["pickled_bytes"]
+    driver_bytes = to_driver * (pickled + overhead)
+    driver_merge = to_driver * merge["unpickle_seconds"] + (to_driver - 1) * merge["merge_seconds"]
     driver_python = to_driver * blob + 3 * merge["decoded_without_grids_bytes"]
     jobs = {
         "profile": "spark_profile",
@@ -1171,6 +1183,7 @@ def extrapolate(
             "profile_bytes_without_grids": blob,
             "task_overhead_bytes": overhead,
             "merge_step_seconds": step,
+            "pickled_bytes": merge["pickled_bytes"],
             "decode_seconds": merge["decode_without_grids_seconds"],
             "decoded_bytes_per_profile": merge["decoded_without_grids_bytes"],
             "text_count_bytes_per_partition": text_counts,
@@ -1418,7 +1431,7 @@ def transfer_notes(measured: dict[str, Any]) -> list[str]:
         f"{merge['decode_without_grids_seconds'] * 1000:.1f} ms without (the grids handed "
         f"in); encoding without grids {merge['encode_without_grids_seconds'] * 1000:.1f} ms; "
         f"merging two decoded {merge['merge_seconds'] * 1000:.2f} ms; one step of "
-        f"`treeAggregate`'s merge (two blobs decoded, merged, encoded again) "
+        f"`treeAggregate`'s seqOp (a grid-less blob decoded and merged into the running profile) "
         f"{merge['merge_step_seconds'] * 1000:.1f} ms. Decoded, a profile holds "
         f"{_size(merge['decoded_bytes'])} with its own grids and "
         f"{_size(merge['decoded_without_grids_bytes'])} sharing the reference's (tracemalloc).",
@@ -1517,11 +1530,12 @@ def paper(measured: dict[str, Any]) -> list[str]:
         f"(`to_bytes(grids=False)`; {_size(a['profile_bytes'])} with its grids) — grid-sized, "
         "not row-sized, and an upper bound for a partition's, which fills fewer bins; each "
         f"result the driver receives carries the measured {_size(overhead)} of task overhead;",
-        f"- one merge step — two grid-less profiles decoded, merged, the result encoded again, "
-        f"what `treeAggregate`'s combine does on an executor and on the driver — takes the "
-        f"measured {step_ms:.1f} ms; the driver's final decode (`from_bytes(blob, grids)`) "
-        f"{decode_ms:.1f} ms; a decoded profile holds {_size(a['decoded_bytes_per_profile'])} "
-        "(all measured here, one core);",
+        f"- one merge step — a partition's grid-less profile decoded and merged into the "
+        f"running one, what `treeAggregate`'s seqOp does — takes the measured {step_ms:.1f} ms; "
+        f"merged profiles travel between levels and to the driver as Spark pickles them "
+        f"({_size(a['pickled_bytes'])}, grids included), unpickled and merged by the combOp "
+        f"(decoding a grid-less blob alone: {decode_ms:.1f} ms); a decoded profile holds "
+        f"{_size(a['decoded_bytes_per_profile'])} (all measured here, one core);",
         f"- Spark's defaults: `spark.driver.maxResultSize` {limit}, `spark.driver.memory` "
         f"{_gib(a['driver_memory_bytes'])} (the driver JVM's heap, which holds the collected "
         "results before the Python driver receives them); the Python driver holds the "
@@ -1677,19 +1691,6 @@ def console(measured: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def revision() -> str:
-    """The commit seismo was measured at, marked when ``src/`` has uncommitted changes."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", "-C", str(REPO_DIR), *args], capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (" + uncommitted src/ changes" if git("status", "--porcelain", "src") else "")
-
-
 def _java() -> str:
     done = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
     first = (done.stderr or done.stdout).splitlines()
@@ -1737,7 +1738,7 @@ def main() -> None:
             machine=f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, "
             f"Python {platform.python_version()}",
             java=java,
-            revision=revision(),
+            revision=git_revision(),
             load_average=[load_start, round(os.getloadavg()[0], 2)],
         )
         results["sizes"][str(rows)] = measured

@@ -2,9 +2,10 @@
 
 A profile is mergeable, so a Spark job is a map and a reduce: every partition is read as Arrow
 record batches (``mapInArrow``), counted on the reference's grids by the same code as the
-single-process path (:func:`seismo.profile.build.profile_batches`); only the partition's
-profile travels (without the grids, which every side knows: about 30 kB per numeric column at
-1,000 bins), and the profiles merge in a tree on the executors (``treeAggregate``), so the
+single-process path (:func:`seismo.profile.build.profile_batches`); only profiles travel,
+never rows: a partition's leaves Python without its grids (which every side knows: about 7 kB
+per numeric column at 1,000 bins), and the profiles merge in a tree on the executors
+(``treeAggregate``: merged profiles go from level to level as Spark pickles them), so the
 driver receives a few profiles however many partitions there are. The result is the profile
 the single-process path computes on the same rows: every count identical, sums (means,
 variances) equal up to the order of addition.

@@ -119,20 +119,19 @@ def monitor_lake(
         if label_frame is not None:
             _require(label_frame, [columns.id, columns.label], str(labels), "labels")
     window = settings.window
-    if run.full:
-        new_predictions = frame
-        touched = _windows(frame, columns, window)
-    else:
-        # Only files newer than the last run: Spark prunes the others by their listing.
-        new_predictions = frame.filter(F().col(_MTIME) > run.prediction_files_after)
-        touched = _windows(new_predictions, columns, window)
+    # Files newer than the last run (Spark prunes the others by their listing), up to the
+    # newest seen now: a file landing during the run is left to the next one, not skipped.
+    after = 0 if run.full else run.prediction_files_after
+    new_predictions = frame.filter(F().col(_MTIME) > after)
     prediction_mark = _latest_mtime(new_predictions)
+    new_predictions = new_predictions.filter(F().col(_MTIME) <= prediction_mark)
+    touched = _windows(new_predictions, columns, window)
     label_mark = 0
     if label_frame is not None:
-        fresh = (
-            label_frame if run.full else label_frame.filter(F().col(_MTIME) > run.label_files_after)
-        )
+        after = 0 if run.full else run.label_files_after
+        fresh = label_frame.filter(F().col(_MTIME) > after)
         label_mark = _latest_mtime(fresh)
+        fresh = fresh.filter(F().col(_MTIME) <= label_mark)
         if not run.full:
             touched |= _labelled_windows(frame, fresh, columns, window, store, model)
     versions = _versions(store, model, sorted({v for v, _ in touched}))

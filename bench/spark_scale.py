@@ -1143,7 +1143,7 @@ def extrapolate(
     pickled = merge["pickled_bytes"]
     driver_bytes = to_driver * (pickled + overhead)
     driver_merge = to_driver * merge["unpickle_seconds"] + (to_driver - 1) * merge["merge_seconds"]
-    driver_python = to_driver * blob + 3 * merge["decoded_without_grids_bytes"]
+    driver_python = to_driver * merge["pickled_bytes"] + 3 * merge["decoded_without_grids_bytes"]
     jobs = {
         "profile": "spark_profile",
         "fit_reference": "spark_fit_reference",
@@ -1203,7 +1203,7 @@ def extrapolate(
         "fan_ins": fan_ins,
         "level_seconds": level_seconds,
         "level_waves": level_waves,
-        "shuffle_bytes": [n * blob for n in [partitions, *levels][: len(levels)]],
+        "shuffle_bytes": [n * pickled for n in [partitions, *levels][: len(levels)]],
         "results_to_driver": to_driver,
         "driver_bytes": driver_bytes,
         "driver_bytes_over_max_result": driver_bytes > max_result_bytes,
@@ -1212,9 +1212,9 @@ def extrapolate(
         "merge_seconds": merging,
         # Results of (blob + overhead) reach maxResultSize at this many; at depth 2 the
         # driver gets about sqrt(P), so P about its square.
-        "results_for_max_result": math.floor(max_result_bytes / (blob + overhead)),
-        "partitions_for_max_result": math.floor(max_result_bytes / (blob + overhead)) ** 2,
-        "depth_1_driver_bytes": partitions * (blob + overhead),
+        "results_for_max_result": math.floor(max_result_bytes / (pickled + overhead)),
+        "partitions_for_max_result": math.floor(max_result_bytes / (pickled + overhead)) ** 2,
+        "depth_1_driver_bytes": partitions * (pickled + overhead),
         "fit_driver_bytes": sample + to_driver * (text_counts + overhead),
         "fit_shuffle_bytes": sample + partitions * text_counts if levels else 0,
         "measured_tree": None
@@ -1224,7 +1224,10 @@ def extrapolate(
             "tasks": tree_level["tasks"],
             "fan_in": tree_level["fan_in"],
             "run_ms_per_task": tree_level["run_ms_per_task"]["median"],
-            "model_ms_per_task": (math.ceil(tree_level["fan_in"]) - 1) * step * 1000,
+            "model_ms_per_task": (
+                math.ceil(tree_level["fan_in"]) * combine + merge["pickle_seconds"]
+            )
+            * 1000,
         },
     }
 
@@ -1481,7 +1484,7 @@ def paper(measured: dict[str, Any]) -> list[str]:
         )
         shuffle = " then ".join(_size(b) for b in e["shuffle_bytes"])
         levels = " + ".join(
-            f"({f:,} - 1) x {step_ms:.1f} ms = {_seconds(t)}"
+            f"{f:,} profiles unpickled and merged, its own pickled = {_seconds(t)}"
             for f, t in zip(e["fan_ins"], e["level_seconds"], strict=True)
         )
     else:
@@ -1496,8 +1499,8 @@ def paper(measured: dict[str, Any]) -> list[str]:
             f"| check, measured here: the tree job's merge level | {check['partitions']:,} "
             f"partitions → {check['tasks']:,} merge tasks of fan-in {check['fan_in']:.0f}: a "
             f"merge task ran {check['run_ms_per_task']:,.0f} ms (median `executorRunTime`, "
-            f"shuffle fetch included); the model's ({math.ceil(check['fan_in'])} - 1) x "
-            f"{step_ms:.1f} ms = {check['model_ms_per_task']:,.0f} ms |"
+            f"shuffle fetch included); the model's {math.ceil(check['fan_in'])} x (unpickle + "
+            f"merge) + pickle = {check['model_ms_per_task']:,.0f} ms |"
         ]
     )
     profile_total = sec["profile"]["in_waves"] + e["merge_seconds"]
@@ -1556,19 +1559,21 @@ def paper(measured: dict[str, Any]) -> list[str]:
         f"{e['waves']} wave(s) of {a['cores']:,} tasks |",
         f"| merge tree | {tree} |",
         f"| shuffled into the merge level | {shuffle} (partition profiles x "
-        f"{_size(blob)}; about {_size(sum(e['shuffle_bytes']) / a['nodes'])} a node) |",
+        f"{_size(a['pickled_bytes'])}, as Spark pickles them; about "
+        f"{_size(sum(e['shuffle_bytes']) / a['nodes'])} a node) |",
         f"| merge level, on the executors | {levels} a task |",
-        f"| to the driver | {k:,} results x ({_size(blob)} + {_size(overhead)}) = "
+        f"| to the driver | {k:,} results x ({_size(a['pickled_bytes'])} + {_size(overhead)}) = "
         f"{_size(e['driver_bytes'])}, {over} `spark.driver.maxResultSize` ({limit}; reached "
         f"at {e['results_for_max_result']:,} results, about "
         f"{e['partitions_for_max_result'] / 1e6:,.0f} million partitions at depth 2) |",
         f"| for contrast, every partition to the driver (depth 1) | {partitions:,} x "
-        f"({_size(blob)} + {_size(overhead)}) = {_size(e['depth_1_driver_bytes'])}, "
+        f"({_size(a['pickled_bytes'])} + {_size(overhead)}) = "
+        f"{_size(e['depth_1_driver_bytes'])}, "
         f"{depth_1_over} `spark.driver.maxResultSize` |",
         f"| driver memory | JVM: {_size(e['driver_bytes'])} of results (heap "
         f"{_gib(a['driver_memory_bytes'])}); Python: {_size(e['driver_python_bytes'])} "
-        f"({k:,} blobs and 3 decoded profiles) |",
-        f"| driver merge time | ({k:,} - 1) x {step_ms:.1f} ms + {decode_ms:.1f} ms = "
+        f"({k:,} results and 3 decoded profiles) |",
+        f"| driver merge time | {k:,} x (unpickle + merge), measured = "
         f"{_seconds(e['driver_merge_seconds'])} |",
         f"| `seismo.spark.profile` at the measured rate: all cores busy / whole waves | "
         f"{_seconds(sec['profile']['ideal'])} / {_seconds(sec['profile']['in_waves'])}, "

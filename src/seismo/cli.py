@@ -876,23 +876,27 @@ def _monitor_lake(
     master: str | None,
     columns: Any,
 ) -> None:
-    from seismo.service.jobs import describe_counts, run_lake_once
+    from seismo.service.jobs import MonitorBusy, describe_counts, run_lake_once
 
     if predictions is None:
         raise InputError("--engine spark: give --predictions (the lake's predictions)")
     if not model or len(model) != 1:
         raise InputError("--engine spark: give the model the predictions are of (one --model)")
-    counts = run_lake_once(
-        _settings(config, store),
-        str(config or "config"),
-        model[0],
-        predictions,
-        labels,
-        version=version,
-        master=master,
-        full=full,
-        columns=columns,
-    )
+    try:
+        counts = run_lake_once(
+            _settings(config, store),
+            str(config or "config"),
+            model[0],
+            predictions,
+            labels,
+            version=version,
+            master=master,
+            full=full,
+            columns=columns,
+        )
+    except MonitorBusy as busy:
+        out.print(f"monitor: {busy}", markup=False)
+        return
     out.print(
         describe_counts(counts).replace(
             f"{counts['predictions_read']} new predictions, 0 label changes",

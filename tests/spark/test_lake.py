@@ -350,3 +350,20 @@ def test_late_labels_read_only_their_days_when_the_lake_says_where_they_are(
             assert state.labelled > before[key].labelled
         else:
             assert (state.rows, state.labelled) == (before[key].rows, before[key].labelled)
+
+
+def test_a_lake_run_waits_its_turn(spark: SparkSession, tmp_path: Path) -> None:
+    """The lake monitor takes the monitor's lease: while another run (the service's monitor,
+    another lake run) holds it, this one does nothing and says so."""
+    from seismo.monitor.job import LEASE
+
+    store = _store(tmp_path / "lake.db")
+    lake = _write_lake(tmp_path / "predictions", _predictions())
+    now = dt.datetime.now(dt.UTC)
+    assert store.acquire_lease(LEASE, "service", until=now + dt.timedelta(minutes=5), now=now)
+    run = monitor_lake(store, MODEL, str(lake), settings=SETTINGS, spark=spark)
+    assert run.busy == "another monitor run" and run.windows == []
+    assert store.get_windows(MODEL) == []
+    store.release_lease(LEASE, "service")
+    run = monitor_lake(store, MODEL, str(lake), settings=SETTINGS, spark=spark)
+    assert run.busy is None and len(run.windows) == DAYS

@@ -113,6 +113,8 @@ def run_lake_once(
             full=full,
             columns=columns,
         )
+        if run.busy:
+            raise MonitorBusy(f"{run.busy} is in progress on this store; nothing was done")
         outcome = wired.alerting.run(models=[model])
         counts = run_counts(run, outcome)
         counts["rebuilt"] = "every window" if run.full else "new files' windows"

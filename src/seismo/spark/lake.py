@@ -24,14 +24,17 @@ window replaces its summaries: a re-run over the same data writes the same summa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seismo.errors import InputError
-from seismo.monitor.job import OTHER, MonitorSettings, RunReport
+from seismo.monitor.job import LEASE, OTHER, MonitorSettings, RunReport
 from seismo.spark.profiles import _column, _first_line, named_back, positional, session
 
 if TYPE_CHECKING:
@@ -96,6 +99,36 @@ def monitor_lake(
     settings = settings or MonitorSettings()
     columns = columns or LakeColumns()
     spark = spark or session()
+    # One monitor run at a time per store, this one or the service's (the same lease).
+    holder = f"{socket.gethostname()}:{os.getpid()}:lake:{uuid.uuid4().hex[:8]}"
+    if not _lease(store, holder, settings):
+        return LakeRun(busy="another monitor run")
+    try:
+        renew = lambda: _lease(store, holder, settings)  # noqa: E731 - kept between phases
+        return _run(
+            store, model, predictions, labels, settings, version, columns, spark, full, renew
+        )
+    finally:
+        store.release_lease(LEASE, holder)
+
+
+def _lease(store: Store, holder: str, settings: MonitorSettings) -> bool:
+    now = datetime.now(UTC)
+    return store.acquire_lease(LEASE, holder, until=now + settings.lease, now=now)
+
+
+def _run(
+    store: Store,
+    model: str,
+    predictions: str | Path,
+    labels: str | Path | None,
+    settings: MonitorSettings,
+    version: int | None,
+    columns: LakeColumns,
+    spark: SparkSession,
+    full: bool,
+    renew: Callable[[], bool],
+) -> LakeRun:
     run = LakeRun(
         prediction_files_after=store.get_watermark(PREDICTION_FILES_JOB, model),
         label_files_after=store.get_watermark(LABEL_FILES_JOB, model),
@@ -148,6 +181,7 @@ def monitor_lake(
         run.predictions_read = sum(
             _state_rows(state) for (_, _, segment), state in states.items() if segment == ""
         )
+    renew()  # the Spark jobs may have run for long: the lease is renewed before the write
     store.put_windows(
         summaries,
         watermarks=[

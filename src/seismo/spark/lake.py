@@ -515,14 +515,19 @@ def _groups(
 
     index = _window_index(batch.column(timestamp), window)
     versions = batch.column(_VERSION).to_numpy(zero_copy_only=False).astype(np.float64)
-    ok = ~(np.isnan(index) | np.isnan(versions))
-    keys: dict[tuple[int, int], list[int]] = {}
-    for row in np.flatnonzero(ok).tolist():
-        key = (int(versions[row]), int(index[row]))
-        if key in touched:
-            keys.setdefault(key, []).append(row)
-    for key, rows in sorted(keys.items()):
-        yield key, pa.array(rows, pa.int64())
+    rows = np.flatnonzero(~(np.isnan(index) | np.isnan(versions)))
+    if not len(rows):
+        return
+    # Rows grouped by (version, window) with numpy: one sort, not a Python step per row.
+    pairs = np.stack([versions[rows], index[rows]], axis=1).astype(np.int64)
+    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.cumsum(np.bincount(inverse.ravel(), minlength=len(unique)))[:-1]
+    for (version, number), members in zip(
+        unique.tolist(), np.split(rows[order], bounds), strict=True
+    ):
+        if (version, number) in touched:
+            yield (version, number), pa.array(members, pa.int64())
 
 
 def _states(

@@ -31,6 +31,7 @@ from seismo.profile.dataset import DatasetProfile, Reference
 from seismo.profile.grid import CategoricalGrid
 from seismo.profile.numeric import NumericProfile
 from seismo.schema.types import Kind, Physical, SchemaOverrides
+from tests.profile.same import assert_same_profile
 
 ROWS = 3000
 
@@ -703,3 +704,122 @@ def test_parquet_written_by_pandas_with_an_index_has_the_frame_columns(tmp_path:
     reference = seismo.fit_reference(path)
     assert reference.schema.names == tuple(frame.columns)
     assert_same(_reference_dict(reference), _reference_dict(seismo.fit_reference(filtered)))
+
+
+def _open_files() -> set[str]:
+    """The files this process holds open (sockets and pipes left out)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while listed (the listing's own descriptor)
+            continue
+        if target.startswith("/"):
+            found.add(target)
+    return found
+
+
+def _many_files(folder: Path, files: int) -> Path:
+    rng = np.random.default_rng(4)
+    for k in range(files):
+        where = folder / f"day=2024-01-{k % 28 + 1:02d}"
+        where.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"x": rng.normal(size=50), "k": [k] * 50}), where / f"{k}.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["parquet", "dataset", "csv", "csv.gz"])
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc (Linux)")
+def test_file_sources_hold_no_file_open_between_reads(kind: str, tmp_path: Path) -> None:
+    """A source keeps what it learnt of its files, not the files: a dataset of thousands of
+    files must not run out of file descriptors (a dataset's files were all held open)."""
+    table = _numbers_table(3000)
+    if kind == "parquet":
+        path = tmp_path / "one.parquet"
+        pq.write_table(table, path, row_group_size=500)
+    elif kind == "dataset":
+        path = _many_files(tmp_path / "lake", 40)
+    else:
+        path = tmp_path / f"one.{kind}"
+        text = table.to_pandas().to_csv(index=False).encode()
+        path.write_bytes(gzip.compress(text) if kind.endswith("gz") else text)
+    before = _open_files()
+    source = open_source(str(path), str(path))
+    assert _open_files() == before
+    assert sum(batch.rows for batch in source.batches()) in (3000, 2000)
+    assert _open_files() == before
+    seismo.fit_reference(str(path))
+    assert _open_files() == before
+
+
+def test_a_dataset_of_more_files_than_the_descriptor_limit(tmp_path: Path) -> None:
+    lake = _many_files(tmp_path / "lake", 300)
+    script = textwrap.dedent(
+        f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+        import seismo
+        reference = seismo.fit_reference({str(lake)!r})
+        print(reference.profile.row_count, seismo.profile(reference, {str(lake)!r}).row_count)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["15000", "15000"]
+
+
+def test_dataset_pieces_read_as_the_whole_dataset_in_any_grouping(tmp_path: Path) -> None:
+    """A distributed job reads a Parquet dataset as pieces (runs of row groups), spread over
+    tasks: each row group once, numbered as the whole dataset's reading numbers it, and the
+    tasks' scans and profiles merge into the single-process reference and profile."""
+    from seismo.io.sources import ParquetDatasetSource, ParquetPiecesSource
+
+    rng = np.random.default_rng(9)
+    folder = tmp_path / "train"
+    for k, rows in enumerate([5_000, 1, 12_345, 800]):
+        where = folder / f"region={'eu' if k % 2 else 'us'}" / f"k={k}"
+        where.mkdir(parents=True)
+        part = pa.table(
+            {
+                "amount": rng.lognormal(2, 1, rows),
+                "plan": rng.choice(["a", "b", "c"], rows),
+                "n": rng.integers(0, 50, rows),
+            }
+        )
+        pq.write_table(part, where / "part.parquet", row_group_size=1_000)
+    dataset = ParquetDatasetSource(str(folder))
+    options = ProfileOptions(sample_rows=2_000, bins=40)
+    single = build.fit_reference(dataset, options=options)
+    grids = {name: column.grid for name, column in single.profile.columns.items()}
+    kinds = {column.name: column.kind for column in single.schema}
+    names = build.scanned_columns(dataset, None)
+    for most in (1, 30_000, 10**9):
+        pieces = dataset.pieces(most)
+        covered = [(p.path, g) for p in pieces for g in p.row_groups]
+        assert len(covered) == len(set(covered)) == 5 + 1 + 13 + 1  # row groups
+        assert [p.first_row for p in pieces] == list(np.cumsum([0] + [p.rows for p in pieces])[:-1])
+        if most == 1:
+            assert all(len(p.row_groups) == 1 for p in pieces)
+        for tasks in (1, 3, len(pieces)):
+            cuts = np.array_split(rng.permutation(len(pieces)), tasks)
+            sources = [
+                ParquetPiecesSource([pieces[i] for i in sorted(cut)], dataset.columns, "x")
+                for cut in cuts
+            ]
+            scan = build.ReferenceScan(names, options.sample_rows)
+            profiles = []
+            for source in sources:
+                part = build.ReferenceScan(names, options.sample_rows)
+                with build._pool(options) as pool:
+                    for position, batch in source.numbered_batches():
+                        part.add(batch, build.sample_keys(options.seed, position, batch.rows), pool)
+                scan.merge(part)
+                profiles.append(build.profile_batches(source, grids, options, kinds=kinds))
+            with build._pool(options) as pool:
+                schema, fitted = scan.settle(dataset, None, options, pool)
+            assert schema == single.schema
+            assert all(fitted[n].same_as(grids[n]) for n in grids)
+            merged = build.merge_profiles(profiles)
+            assert_same_profile(merged, single.profile)

@@ -197,19 +197,25 @@ def _hive_dataset(folder: Path) -> Path:
     return folder
 
 
+#: Who reads Parquet paths: the executors with pyarrow (the default), or Spark's reader.
+READERS = ["arrow", "spark"]
+
+
+@pytest.mark.parametrize("reader", READERS)
 def test_parquet_paths_number_rows_as_seismo_reads_the_files(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, tmp_path: Path, reader: str
 ) -> None:
     dataset = _hive_dataset(tmp_path / "train")
     for path in (str(dataset), f"{dataset}/region=*/day=*/*.parquet"):
-        fitted = seismo.spark.fit_reference(path, spark=spark)
+        fitted = seismo.spark.fit_reference(path, spark=spark, reader=reader)
         single = seismo.fit_reference(path)
         assert_same_reference(fitted, single)
         assert [c.name for c in single.schema] == ["amount", "plan", "score", "region", "day"]
         assert single.schema["plan"].kind.value == "categorical"
         assert single.profile.row_count == 20_000 + 500 + 90_000 * 2
         assert_same_profile(
-            seismo.spark.profile(single, path, spark=spark), seismo.profile(single, path)
+            seismo.spark.profile(single, path, spark=spark, reader=reader),
+            seismo.profile(single, path),
         )
 
 
@@ -245,9 +251,12 @@ def _current(tmp_path: Path) -> Path:
     return current
 
 
-def test_the_report_is_the_same_with_and_without_spark(spark: SparkSession, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", READERS)
+def test_the_report_is_the_same_with_and_without_spark(
+    spark: SparkSession, tmp_path: Path, reader: str
+) -> None:
     reference, current = _hive_dataset(tmp_path / "train"), _current(tmp_path)
-    with_spark = seismo.spark.compare(str(reference), str(current), spark=spark)
+    with_spark = seismo.spark.compare(str(reference), str(current), spark=spark, reader=reader)
     without = seismo.compare(str(reference), str(current))
     _assert_same_document(json.loads(with_spark.to_json()), json.loads(without.to_json()))
     assert [c.drifted for c in with_spark.columns] == [c.drifted for c in without.columns]
@@ -270,6 +279,15 @@ def test_wrong_inputs_are_named(spark: SparkSession, tmp_path: Path) -> None:
     empty = spark.createDataFrame([], "x double")
     with pytest.raises(InputError, match=r"no rows; the reference needs data"):
         seismo.spark.fit_reference(empty)
+    with pytest.raises(InputError, match=r"reader: only for paths"):
+        seismo.spark.fit_reference(empty, reader="arrow")
+    with pytest.raises(InputError, match=r"reader: 'pandas' is not one of arrow, spark"):
+        seismo.spark.fit_reference(str(tmp_path), reader="pandas")
+    with pytest.raises(InputError, match=r"s3a://lake/day: reader 'arrow' reads local"):
+        seismo.spark.fit_reference("s3a://lake/day", reader="arrow")
+    (tmp_path / "table.csv").write_text("a\n1\n")
+    with pytest.raises(InputError, match=r"table\.csv: not a Parquet file; the Spark engine"):
+        seismo.spark.fit_reference(str(tmp_path / "table.csv"), spark=spark)
 
 
 def test_the_cli_reports_on_spark_as_without(spark: SparkSession, tmp_path: Path) -> None:
@@ -370,16 +388,69 @@ def _every_parquet_type(rows: int) -> pa.Table:
     return pa.table(columns)
 
 
+@pytest.mark.parametrize("reader", READERS)
 def test_every_parquet_type_profiles_on_spark_as_in_one_process(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, tmp_path: Path, reader: str
 ) -> None:
     path = tmp_path / "types.parquet"
     pq.write_table(_every_parquet_type(30_000), path, row_group_size=7_000)
-    fitted = seismo.spark.fit_reference(str(path), spark=spark)
+    fitted = seismo.spark.fit_reference(str(path), spark=spark, reader=reader)
     single = seismo.fit_reference(str(path))
     assert_same_reference(fitted, single)
     kinds = {column.name: column.kind.value for column in single.schema}
     assert kinds["timestamp[ns, UTC]"] == "datetime" and kinds["category"] == "categorical"
     assert_same_profile(
-        seismo.spark.profile(single, str(path), spark=spark), seismo.profile(single, str(path))
+        seismo.spark.profile(single, str(path), spark=spark, reader=reader),
+        seismo.profile(single, str(path)),
     )
+
+
+def test_files_are_cut_into_tasks_as_spark_cuts_them(spark: SparkSession, tmp_path: Path) -> None:
+    """The executors read the files themselves, a run of row groups per task, cut by Spark's
+    own settings: a smaller split gives more tasks, and the same reference and profile."""
+    from seismo.spark.profiles import _open
+
+    dataset = _hive_dataset(tmp_path / "train")
+    single = seismo.fit_reference(str(dataset), options=ProfileOptions(sample_rows=5_000))
+    counts = []
+    for split in ("128m", "200k"):
+        spark.conf.set("spark.sql.files.maxPartitionBytes", split)
+        try:
+            tasks = _open(str(dataset), spark, "train", None).tasks()
+            counts.append(len(tasks))
+            assert [g for task in tasks for p in task for g in p.row_groups]  # every task reads
+            fitted = seismo.spark.fit_reference(
+                str(dataset), spark=spark, options=ProfileOptions(sample_rows=5_000)
+            )
+            assert_same_reference(fitted, single)
+            assert_same_profile(
+                seismo.spark.profile(single, str(dataset), spark=spark), single.profile
+            )
+        finally:
+            spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert counts[0] <= 4 < 10 < counts[1]  # about a split per core; then a row group or so
+
+
+def test_a_file_that_fails_on_an_executor_is_named_as_in_one_process(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """A row group that cannot be decoded fails the task; the error is seismo's, one line,
+    naming the file and the row, as without Spark (not Spark's stack trace)."""
+    path = tmp_path / "broken.parquet"
+    table = pa.table({"x": np.random.default_rng(1).normal(size=5_000), "n": np.arange(5_000)})
+    pq.write_table(table, path, row_group_size=1_000)
+    page = pq.ParquetFile(path).metadata.row_group(3).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[page : page + 40] = b"\xff" * 40
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as alone:
+        seismo.fit_reference(str(path))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "1k")  # a row group per task
+    try:
+        with pytest.raises(InputError) as distributed:
+            seismo.spark.fit_reference(str(path), spark=spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert "broken.parquet: cannot read past row" in str(alone.value)
+    assert str(distributed.value) == str(alone.value).replace("row 0:", "row 3,000:")
+    assert "\n" not in str(distributed.value)

@@ -14,7 +14,8 @@ import io
 import re
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -179,18 +180,27 @@ class ParquetSource:
     """A Parquet file read in row batches of at most ``batch_rows`` rows.
 
     Memory does not grow with the file: row groups are read a few at a time (about
-    ``batch_rows`` rows), and column chunks are streamed page by page, not pre-buffered.
+    ``batch_rows`` rows), and column chunks are streamed page by page, not pre-buffered. The
+    file is open only while it is read (its footer is kept), so a dataset of many thousand
+    files does not hold as many open files.
     """
 
-    def __init__(self, path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        row_groups: Sequence[int] | None = None,
+    ) -> None:
         self.name = str(path)
         self.path = path
         self._batch_rows = batch_rows
+        self._row_groups = None if row_groups is None else list(row_groups)
         try:
-            self._file = pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
+            with pq.ParquetFile(path) as opened:
+                self._metadata = opened.metadata
+                schema = opened.schema_arrow
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"{path}: not a readable Parquet file ({error})") from error
-        schema = self._file.schema_arrow
         hidden = _pandas_index_columns(schema)
         self._columns = _check_names([n for n in schema.names if n not in hidden], self.name)
         self._types = {name: physical_of(schema.field(name).type) for name in self._columns}
@@ -205,14 +215,27 @@ class ParquetSource:
 
     @property
     def total_rows(self) -> int:
-        return int(self._file.metadata.num_rows)
+        if self._row_groups is None:
+            return int(self._metadata.num_rows)
+        return sum(self._metadata.row_group(g).num_rows for g in self._row_groups)
+
+    def row_groups(self) -> list[tuple[int, int]]:
+        """Every row group's rows and bytes as stored (compressed), in file order."""
+        metadata = self._metadata
+        groups = []
+        for g in range(metadata.num_row_groups):
+            group = metadata.row_group(g)
+            size = sum(group.column(c).total_compressed_size for c in range(group.num_columns))
+            groups.append((int(group.num_rows), int(size)))
+        return groups
 
     def _row_group_runs(self) -> Iterator[list[int]]:
         """Consecutive row groups holding about ``batch_rows`` rows together."""
-        metadata = self._file.metadata
+        metadata = self._metadata
         run: list[int] = []
         rows = 0
-        for group in range(metadata.num_row_groups):
+        groups = range(metadata.num_row_groups) if self._row_groups is None else self._row_groups
+        for group in groups:
             run.append(group)
             rows += metadata.row_group(group).num_rows
             if rows >= self._batch_rows:
@@ -222,16 +245,25 @@ class ParquetSource:
             yield run
 
     def batches(self) -> Iterator[Batch]:
-        done = 0
+        metadata = self._metadata
+        first = self._row_groups[0] if self._row_groups else 0
+        done = sum(metadata.row_group(g).num_rows for g in range(first))  # rows before these
         try:
-            for run in self._row_group_runs():
-                for record_batch in self._file.iter_batches(
-                    batch_size=self._batch_rows, row_groups=run, columns=list(self._columns)
-                ):
-                    done += record_batch.num_rows
-                    yield _record_batch(record_batch, self._columns, self.name)
+            with pq.ParquetFile(
+                self.path,
+                metadata=metadata,
+                pre_buffer=False,
+                buffer_size=PARQUET_BUFFER_BYTES,
+            ) as opened:
+                for run in self._row_group_runs():
+                    for record_batch in opened.iter_batches(
+                        batch_size=self._batch_rows, row_groups=run, columns=list(self._columns)
+                    ):
+                        done += record_batch.num_rows
+                        yield _record_batch(record_batch, self._columns, self.name)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
-            raise InputError(f"{self.path}: cannot read past row {done:,}: {error}") from error
+            reason = " ".join(str(error).split())
+            raise InputError(f"{self.path}: cannot read past row {done:,}: {reason}") from error
 
 
 #: A hive partition directory whose value was null when it was written (Spark and Hive's name).
@@ -341,6 +373,94 @@ class ParquetDatasetSource:
         for source, partitions in self._parts:
             for batch in source.batches():
                 yield _with_partitions(batch, self._columns, partitions)
+
+    def pieces(self, max_bytes: int) -> list[ParquetPiece]:
+        """The dataset cut into runs of consecutive row groups of one file, each at most
+        ``max_bytes`` as stored (a bigger row group is a piece by itself), in reading order."""
+        pieces: list[ParquetPiece] = []
+        first = 0
+        for source, partitions in self._parts:
+            values = tuple(partitions.items())
+            run: list[int] = []
+            rows = size = 0
+            for group, (group_rows, group_bytes) in enumerate(source.row_groups()):
+                if run and size + group_bytes > max_bytes:
+                    pieces.append(
+                        ParquetPiece(str(source.path), tuple(run), first, rows, size, values)
+                    )
+                    first, run, rows, size = first + rows, [], 0, 0
+                run.append(group)
+                rows += group_rows
+                size += group_bytes
+            if run:
+                pieces.append(ParquetPiece(str(source.path), tuple(run), first, rows, size, values))
+                first += rows
+        return pieces
+
+
+@dataclass(frozen=True)
+class ParquetPiece:
+    """Consecutive row groups of one file of a Parquet dataset: a unit of distributed work.
+
+    ``first_row`` is the number of its first row in the dataset as :class:`ParquetDatasetSource`
+    reads it (files in path order), so that a reference's sample is drawn as in one process.
+    """
+
+    path: str
+    row_groups: tuple[int, ...]
+    first_row: int
+    rows: int
+    bytes: int
+    partitions: tuple[tuple[str, str | None], ...] = ()
+
+
+class ParquetPiecesSource:
+    """Pieces of a Parquet dataset (:meth:`ParquetDatasetSource.pieces`) read one after the
+    other, each row group as the whole dataset's reading gives it: one task of a distributed
+    job. ``columns`` are the dataset's (the files' own, then the partition keys)."""
+
+    def __init__(
+        self,
+        pieces: Sequence[ParquetPiece],
+        columns: Sequence[str],
+        name: str,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> None:
+        self.name = name
+        self._pieces = list(pieces)
+        self._columns = tuple(columns)
+        self._batch_rows = batch_rows
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._columns
+
+    @property
+    def physical(self) -> dict[str, Physical]:
+        types: dict[str, set[Physical]] = {}
+        for path in dict.fromkeys(piece.path for piece in self._pieces):
+            for name, kind in ParquetSource(Path(path)).physical.items():
+                types.setdefault(name, set()).add(kind)
+        found = {name: combine_physical(kinds) for name, kinds in types.items()}
+        return {name: found.get(name, Physical.STRING) for name in self._columns}
+
+    @property
+    def total_rows(self) -> int:
+        return sum(piece.rows for piece in self._pieces)
+
+    def numbered_batches(self) -> Iterator[tuple[int, Batch]]:
+        """Each batch with the number of its first row in the dataset."""
+        for piece in self._pieces:
+            source = ParquetSource(Path(piece.path), self._batch_rows, piece.row_groups)
+            partitions = dict(piece.partitions)
+            position = piece.first_row
+            for batch in source.batches():
+                yield position, _with_partitions(batch, self._columns, partitions)
+                position += batch.rows
+
+    def batches(self) -> Iterator[Batch]:
+        for _, batch in self.numbered_batches():
+            yield batch
 
 
 def _dataset_file(pattern: str, file: Path, batch_rows: int) -> ParquetSource:

@@ -1,14 +1,25 @@
 """seismo on Apache Spark: the same profiles, computed partition by partition and merged.
 
-A profile is mergeable, so a Spark job is a map and a reduce: every partition is read as Arrow
-record batches (``mapInArrow``), counted on the reference's grids by the same code as the
-single-process path (:func:`seismo.profile.build.profile_batches`); only profiles travel,
-never rows: a partition's leaves Python without its grids (which every side knows: about 7 kB
-per numeric column at 1,000 bins), and the profiles merge in a tree on the executors
-(``treeAggregate``: merged profiles go from level to level as Spark pickles them), so the
-driver receives a few profiles however many partitions there are. The result is the profile
-the single-process path computes on the same rows: every count identical, sums (means,
-variances) equal up to the order of addition.
+A profile is mergeable, so a Spark job is a map and a reduce: every part of the data is counted
+on the reference's grids by the same code as the single-process path
+(:func:`seismo.profile.build.profile_batches`), and only profiles travel, never rows: they merge
+in a tree on the executors (``treeAggregate``: merged profiles go from level to level as Spark
+pickles them), so the driver receives a few profiles however many partitions there are. The
+result is the profile the single-process path computes on the same rows: every count
+identical, sums (means, variances) equal up to the order of addition.
+
+How the rows reach the counting code:
+
+- Parquet paths (a file, a directory, a glob, hive-partitioned or not; local or shared paths),
+  by default: Spark schedules one task per run of row groups, cut as Spark's own reader cuts
+  files (``spark.sql.files.maxPartitionBytes``, ``openCostInBytes``, the default
+  parallelism), and each task reads its row groups with pyarrow in the Python worker, as the
+  single-process source reads them. Rows never pass through the JVM, whose row-to-Arrow
+  hand-off costs four times a scan of the same columns.
+- A DataFrame (or Parquet paths with ``reader="spark"``, the default for URLs such as
+  ``s3a://``): every partition is handed to Python as Arrow record batches (``mapInArrow``); a
+  partition's profile leaves Python without its grids (which every side knows: about 7 kB per
+  numeric column at 1,000 bins).
 
 Fitting a reference scans first (a uniform sample of rows to place the numeric grids, exact text
 counts to settle kinds and categories), then counts. The sample follows the single-process rule
@@ -20,8 +31,8 @@ A partition knows which rows it holds, so it draws their keys by jumping the str
   light first job counts each partition's rows); the DataFrame's plan must give the same
   partitions each time it runs (``cache()`` it otherwise);
 - for Parquet paths, rows are numbered file after file in the order of the files' paths and
-  within a file by position (Spark's ``_metadata.row_index``), as ``seismo.fit_reference(path)``
-  reads them, however Spark splits and orders the files.
+  within a file by position (from the footers; with Spark's reader, ``_metadata.row_index``),
+  as ``seismo.fit_reference(path)`` reads them, however the files are split and ordered.
 
 Each partition keeps only the rows whose key is below a bound that the smallest ``sample_rows``
 keys of ``N`` rows stay under with overwhelming probability (if they ever do not, the scan runs
@@ -35,6 +46,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import re
 import sys
 import tempfile
 import urllib.parse
@@ -126,29 +138,31 @@ def fit_reference(
     options: ProfileOptions | None = None,
     spark: SparkSession | None = None,
     name: str | None = None,
+    reader: str | None = None,
 ) -> Reference:
     """Fit a reference from a Spark DataFrame, or from Parquet files (a file, a directory, a
-    glob; hive-partitioned or not) read with Spark.
+    glob; hive-partitioned or not).
 
     The same reference as :func:`seismo.fit_reference` on the same rows in the same order
-    (the DataFrame's ``toArrow()``; the files as seismo reads them).
+    (the DataFrame's ``toArrow()``; the files as seismo reads them). ``reader`` says who reads
+    files: ``"arrow"`` (the default for local or shared paths), the executors with pyarrow;
+    ``"spark"`` (the default for URLs such as ``s3a://``), Spark's Parquet reader.
     """
     from seismo.profile.build import ProfileOptions, ReferenceScan, _pool, scanned_columns
     from seismo.profile.dataset import Reference
     from seismo.schema.io import as_overrides
 
     options = options or ProfileOptions()
-    table = _Table.open(data, spark, name or _name(data, "reference"))
+    table = _open(data, spark, name or _name(data, "reference"), reader)
     overrides = as_overrides(schema)
-    driver = table.stream_source([])
+    driver = table.driver_source()
     if not driver.columns:
         raise InputError(f"{table.name}: no columns")
     columns = scanned_columns(driver, overrides)
-    total, offsets = table.row_offsets()
-    ceiling = _ceiling(options.sample_rows, total)
-    scan = table.scan(columns, options, offsets, ceiling)
+    ceiling = _ceiling(options.sample_rows, table.total_rows())
+    scan = table.scan(columns, options, ceiling)
     if ceiling < 1.0 and (scan is None or len(scan.reservoir.keys) < options.sample_rows):
-        scan = table.scan(columns, options, offsets, 1.0)  # the bound fell short: keep all
+        scan = table.scan(columns, options, 1.0)  # the bound fell short: keep all
     if scan is None:
         scan = ReferenceScan(columns, options.sample_rows)
     with _pool(options) as pool:
@@ -163,12 +177,14 @@ def profile(
     options: ProfileOptions | None = None,
     spark: SparkSession | None = None,
     name: str | None = None,
+    reader: str | None = None,
 ) -> DatasetProfile:
-    """Profile a Spark DataFrame (or Parquet files read with Spark) on the reference's grids:
-    the profile :func:`seismo.profile` gives on the same rows."""
+    """Profile a Spark DataFrame (or Parquet files, read as ``reader`` says: see
+    :func:`fit_reference`) on the reference's grids: the profile :func:`seismo.profile` gives
+    on the same rows."""
     from seismo.profile.build import ProfileOptions
 
-    table = _Table.open(data, spark, name or _name(data, "current"))
+    table = _open(data, spark, name or _name(data, "current"), reader)
     grids = {n: p.grid for n, p in reference.profile.columns.items()}
     return table.profile(grids, reference.schema, options or ProfileOptions())
 
@@ -182,6 +198,7 @@ def compare(
     quality: QualityPolicy | None = None,
     options: ProfileOptions | None = None,
     spark: SparkSession | None = None,
+    reader: str | None = None,
 ) -> DriftReport:
     """:func:`seismo.compare` with both sides profiled on Spark: the same report."""
     from seismo.drift.engine import compare_profiles
@@ -193,8 +210,8 @@ def compare(
             raise InputError("schema: the reference is already fitted; its schema is fixed")
         fitted = reference
     else:
-        fitted = fit_reference(reference, schema, options=options, spark=spark)
-    counted = profile(fitted, current, options=options, spark=spark)
+        fitted = fit_reference(reference, schema, options=options, spark=spark, reader=reader)
+    counted = profile(fitted, current, options=options, spark=spark, reader=reader)
     if counted.row_count == 0:
         raise InputError(f"{current_name}: no rows; there is nothing to compare")
     return compare_profiles(
@@ -208,6 +225,36 @@ def compare(
 
 
 # --------------------------------------------------------------------------- the jobs
+
+
+READERS = ("arrow", "spark")
+
+
+def _open(data: Any, spark: SparkSession | None, name: str, reader: str | None) -> _Table | _Files:
+    """What to profile: a DataFrame, or Parquet paths read by ``reader``."""
+    _pyspark()
+    from pyspark.sql import DataFrame
+
+    if reader is not None and reader not in READERS:
+        raise InputError(f"reader: {reader!r} is not one of {', '.join(READERS)}")
+    if isinstance(data, DataFrame):
+        if reader is not None:
+            raise InputError("reader: only for paths; Spark has read a DataFrame already")
+        return _Table(data, name, files=False)
+    if not isinstance(data, str | Path):
+        raise InputError(
+            f"{name}: expected a Spark DataFrame or a path of Parquet data; got "
+            f"{type(data).__name__}"
+        )
+    path = str(data)
+    local = "://" not in path or path.startswith("file://")
+    if (reader or ("arrow" if local else "spark")) == "spark":
+        return _read_parquet(spark or session(), path, name)
+    if not local:
+        raise InputError(
+            f"{path}: reader 'arrow' reads local or shared paths; give reader 'spark' for URLs"
+        )
+    return _Files(spark or session(), _dataset(path.removeprefix("file://")), name)
 
 
 class _Table:
@@ -227,20 +274,6 @@ class _Table:
         self.types = types or {}
         self.columns = [c for c in frame.columns if c not in (_FILE, _ROW)]
 
-    @classmethod
-    def open(cls, data: Any, spark: SparkSession | None, name: str) -> _Table:
-        _pyspark()
-        from pyspark.sql import DataFrame
-
-        if isinstance(data, DataFrame):
-            return cls(data, name, files=False)
-        if not isinstance(data, str | Path):
-            raise InputError(
-                f"{name}: expected a Spark DataFrame or a path of Parquet data; got "
-                f"{type(data).__name__}"
-            )
-        return _read_parquet(spark or session(), str(data), name)
-
     def stream_source(self, batches: list[pa.RecordBatch]) -> Any:
         from seismo.io.sources import ArrowStreamSource
 
@@ -252,7 +285,15 @@ class _Table:
             self._arrow_schema = table.schema
         return self._arrow_schema
 
-    def row_offsets(self) -> tuple[int, dict[Any, int]]:
+    def driver_source(self) -> Any:
+        """The columns and their types, with no rows."""
+        return self.stream_source([])
+
+    def total_rows(self) -> int:
+        total, self._offsets = self._row_offsets()
+        return total
+
+    def _row_offsets(self) -> tuple[int, dict[Any, int]]:
         """Rows in all, and the number of the first row of each file or partition."""
         from pyspark.sql import functions as F
 
@@ -272,9 +313,12 @@ class _Table:
         return total, offsets
 
     def scan(
-        self, columns: list[str], options: ProfileOptions, offsets: dict[Any, int], ceiling: float
+        self, columns: list[str], options: ProfileOptions, ceiling: float
     ) -> ReferenceScan | None:
-        """The reference scan of every partition, merged on the driver."""
+        """The reference scan of every partition, merged in a tree on the executors."""
+        if not hasattr(self, "_offsets"):
+            self.total_rows()
+        offsets = self._offsets
         task = _ScanTask(
             self.arrow_schema(),
             self.name,
@@ -288,9 +332,11 @@ class _Table:
         extra = [_FILE, _ROW] if self.files else []
         frame = positional(self.frame, self.columns, extra)
         blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
-        depth = 2 if blobs.getNumPartitions() > 16 else 1
-        merged: ReferenceScan | None = blobs.treeAggregate(
-            None, _add_scan, _merge_scans, depth=depth
+        merged: ReferenceScan | None = _job(
+            self.name,
+            lambda: blobs.treeAggregate(
+                None, _add_scan, _merge_scans, depth=_depth(blobs.getNumPartitions())
+            ),
         )
         return merged
 
@@ -304,16 +350,154 @@ class _Table:
         task = _ProfileTask(self.arrow_schema(), self.name, self.types, grids, kinds, options)
         frame = positional(self.frame, self.columns)
         blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
-        partitions = max(1, blobs.getNumPartitions())
         # Partition profiles merge on the executors, a tree of about sqrt(n) fan-in: the driver
         # receives a few profiles, not one per partition. Each is decoded once; the merged
         # ones travel between levels as Spark pickles them.
-        merged: DatasetProfile | None = blobs.treeAggregate(
-            None, _ProfileAdd(grids), _merge_profiles, depth=2 if partitions > 16 else 1
+        merged: DatasetProfile | None = _job(
+            self.name,
+            lambda: blobs.treeAggregate(
+                None, _ProfileAdd(grids), _merge_profiles, depth=_depth(blobs.getNumPartitions())
+            ),
         )
         if merged is None:
             return profile_batches(self.stream_source([]), grids, options, kinds=kinds)
         return merged
+
+
+class _Files:
+    """Parquet files the executors read themselves, with pyarrow: Spark runs one task per run
+    of row groups (cut as Spark's own reader cuts files: ``spark.sql.files.maxPartitionBytes``,
+    ``openCostInBytes``, the default parallelism), and each task reads its row groups as the
+    single-process source does, then counts them. Rows never pass through the JVM: the cost of
+    the job is Parquet decoding and counting, as in one process, spread over the cores."""
+
+    def __init__(self, spark: SparkSession, dataset: Any, name: str) -> None:
+        self.spark, self.dataset, self.name = spark, dataset, name
+
+    def driver_source(self) -> Any:
+        return self.dataset
+
+    def total_rows(self) -> int:
+        return int(self.dataset.total_rows)
+
+    def tasks(self) -> list[list[Any]]:
+        """The pieces of the dataset, packed into tasks of about one split's bytes."""
+        context = self.spark.sparkContext
+        size = context._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes  # type: ignore[union-attr]
+        conf = self.spark.conf
+        most = int(size(conf.get("spark.sql.files.maxPartitionBytes", "128m")))
+        opening = int(size(conf.get("spark.sql.files.openCostInBytes", "4m")))
+        pieces = self.dataset.pieces(most)
+        stored = sum(piece.bytes + opening for piece in pieces)
+        split = min(most, max(opening, stored // max(1, context.defaultParallelism)))
+        tasks: list[list[Any]] = []
+        held = 0
+        for piece in pieces:
+            if not tasks or held + piece.bytes + opening > split:
+                tasks.append([])
+                held = 0
+            tasks[-1].append(piece)
+            held += piece.bytes + opening
+        return tasks
+
+    def _run(self, task: Any, merge: Any) -> Any:
+        tasks = self.tasks()
+        if not tasks:
+            return None
+        parts = self.spark.sparkContext.parallelize(tasks, len(tasks)).flatMap(task)
+        return _job(
+            self.name,
+            lambda: parts.treeAggregate(None, merge, merge, depth=_depth(len(tasks))),
+        )
+
+    def scan(
+        self, columns: list[str], options: ProfileOptions, ceiling: float
+    ) -> ReferenceScan | None:
+        task = _PiecesScan(self.dataset.columns, self.name, columns, options, ceiling)
+        scanned: ReferenceScan | None = self._run(task, _merge_scans)
+        return scanned
+
+    def profile(
+        self, grids: dict[str, Any], schema: Any, options: ProfileOptions
+    ) -> DatasetProfile:
+        from seismo.profile.build import profile_batches
+
+        kinds = {column.name: column.kind for column in schema}
+        task = _PiecesProfile(self.dataset.columns, self.name, grids, kinds, options)
+        merged: DatasetProfile | None = self._run(task, _merge_profiles)
+        if merged is None:  # no rows at all: the driver reads none either
+            return profile_batches(self.dataset, grids, options, kinds=kinds)
+        return merged
+
+
+class _PiecesScan:
+    """Scans one task's pieces (runs on an executor): each row keyed by its number in the
+    dataset, as in one process."""
+
+    def __init__(
+        self,
+        dataset_columns: Sequence[str],
+        name: str,
+        columns: list[str],
+        options: ProfileOptions,
+        ceiling: float,
+    ) -> None:
+        self.dataset_columns, self.name, self.columns = list(dataset_columns), name, columns
+        self.options, self.ceiling = options, ceiling
+
+    def __call__(self, pieces: list[Any]) -> Iterator[ReferenceScan]:
+        from seismo.io.sources import ParquetPiecesSource
+        from seismo.profile.build import ReferenceScan, _pool, sample_keys
+
+        source = ParquetPiecesSource(pieces, self.dataset_columns, self.name)
+        scan = ReferenceScan(self.columns, self.options.sample_rows, ceiling=self.ceiling)
+        with _pool(replace(self.options, threads=1)) as pool:
+            for position, batch in source.numbered_batches():
+                scan.add(batch, sample_keys(self.options.seed, position, batch.rows), pool)
+        if scan.rows:
+            yield scan
+
+
+class _PiecesProfile:
+    """Counts one task's pieces on the grids (runs on an executor)."""
+
+    def __init__(
+        self,
+        dataset_columns: Sequence[str],
+        name: str,
+        grids: dict[str, Any],
+        kinds: dict[str, Any],
+        options: ProfileOptions,
+    ) -> None:
+        self.dataset_columns, self.name = list(dataset_columns), name
+        self.grids, self.kinds, self.options = grids, kinds, options
+
+    def __call__(self, pieces: list[Any]) -> Iterator[DatasetProfile]:
+        from seismo.io.sources import ParquetPiecesSource
+        from seismo.profile.build import profile_batches
+
+        source = ParquetPiecesSource(pieces, self.dataset_columns, self.name)
+        counted = profile_batches(
+            source, self.grids, replace(self.options, threads=1), kinds=self.kinds
+        )
+        if counted.row_count:
+            yield counted
+
+
+def _depth(partitions: int) -> int:
+    """``treeAggregate``'s depth: a merge level on the executors above 16 partitions."""
+    return 2 if partitions > 16 else 1
+
+
+def _job(name: str, run: Any) -> Any:
+    """A Spark job whose tasks may fail on the data: seismo's own error, as it was raised."""
+    try:
+        return run()
+    except Exception as error:
+        found = re.findall(r"seismo\.errors\.(?:InputError|SchemaError): (.+)", str(error))
+        if found:
+            raise InputError(found[-1].strip()) from None
+        raise
 
 
 class _ProfileAdd:
@@ -532,6 +716,22 @@ def _read_parquet(spark: SparkSession, path: str, name: str) -> _Table:
         F.col("_metadata.row_index").alias(_ROW),
     )
     return _Table(frame, name, files=True, types=types)
+
+
+def _dataset(path: str) -> Any:
+    """Parquet paths as the single-process path reads them (every footer read once here)."""
+    from seismo.io.sources import ParquetDatasetSource
+
+    if not Path(path).exists() and not _has_glob(path):
+        raise InputError(f"{path}: no such file")
+    if Path(path).is_file():
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"PAR1":
+                raise InputError(
+                    f"{path}: not a Parquet file; the Spark engine reads Parquet files, "
+                    "directories and globs"
+                )
+    return ParquetDatasetSource(path)
 
 
 def _declared_types(file: Path) -> tuple[dict[str, pa.DataType], set[str]]:

@@ -497,6 +497,24 @@ def _drain(batches: Iterator[Any]) -> Iterator[Any]:
     )
 
 
+def _read_pieces(columns: list[str], pieces: list[Any]) -> tuple[int, int]:
+    """The Arrow floor: one task's row groups decoded with pyarrow in the Python worker, as
+    ``seismo.spark`` reads Parquet paths, nothing computed. Rows and Arrow bytes."""
+    import pyarrow.parquet as pq
+
+    from seismo.io.sources import PARQUET_BUFFER_BYTES
+
+    rows = arrow_bytes = 0
+    for piece in pieces:
+        with pq.ParquetFile(piece.path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES) as f:
+            for batch in f.iter_batches(
+                batch_size=262_144, row_groups=list(piece.row_groups), columns=columns
+            ):
+                rows += batch.num_rows
+                arrow_bytes += batch.nbytes
+    return rows, arrow_bytes
+
+
 def _spread(values: list[int]) -> dict[str, float]:
     """Min, median and max of the tasks' values (0 without tasks)."""
     ordered = sorted(values)
@@ -592,7 +610,7 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
     import seismo.spark
     from seismo.profile.build import SAMPLE_ROWS
     from seismo.profile.dataset import DatasetProfile, Reference
-    from seismo.spark.profiles import _ceiling
+    from seismo.spark.profiles import _ceiling, _open
 
     reference_dir, current_dir = spec["reference"], spec["current"]
     columns = COLUMN_NAMES
@@ -609,6 +627,12 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
         frame = spark.read.parquet(current_dir).select(*columns)
         frame.write.format("noop").mode("overwrite").save()
 
+    pieces = _open(current_dir, spark, "current", None).tasks()  # seismo.spark's own tasks
+
+    def floor_arrow() -> Any:
+        tasks = context.parallelize(pieces, len(pieces))
+        return tasks.map(partial(_read_pieces, columns)).collect()
+
     state: dict[str, Any] = {}
 
     def fit() -> Any:
@@ -619,6 +643,11 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
         state["profile"] = seismo.spark.profile(state["reference"], current_dir, spark=spark)
         return state["profile"]
 
+    def profile_dataframe() -> Any:
+        frame = spark.read.parquet(current_dir).select(*columns)
+        state["profile_dataframe"] = seismo.spark.profile(state["reference"], frame, spark=spark)
+        return state["profile_dataframe"]
+
     def profile_tree() -> Any:
         frame = state["tree_frame"]
         state["tree"] = seismo.spark.profile(state["reference"], frame, spark=spark)
@@ -627,6 +656,8 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
     jobs: dict[str, Callable[[], Any]] = {
         "fit_reference": fit,
         "profile": profile,
+        "profile_dataframe": profile_dataframe,
+        "floor_arrow": floor_arrow,
         "floor_python": floor_python,
         "floor_jvm": floor_jvm,
     }
@@ -643,12 +674,21 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
             state["floor_rows"] = sum(r["rows"] for r in value)
             state["floor_arrow_bytes"] = sum(r["arrow_bytes"] for r in value)
             state["floor_partitions"] = len(value)
+        if name == "floor_arrow":
+            state["floor_arrow_rows"] = sum(rows for rows, _ in value)
         return {"seconds": seconds, "start_rss": start, "peak": peaks, "group": group}
 
     warm = {name: measure(name) for name in jobs}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs}
     for _ in range(spec["runs"]):
-        for name in ("floor_jvm", "floor_python", "profile", "fit_reference"):
+        for name in (
+            "floor_jvm",
+            "floor_arrow",
+            "floor_python",
+            "profile",
+            "profile_dataframe",
+            "fit_reference",
+        ):
             runs[name].append(measure(name))
     tree: dict[str, Any] = {}
     if spec["tree_partitions"]:
@@ -677,10 +717,17 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
     }
     reference: Reference = state["reference"]
     counted: DatasetProfile = state["profile"]
-    if not state["floor_rows"] == counted.row_count == reference.profile.row_count:
+    seen = (
+        state["floor_rows"],
+        state["floor_arrow_rows"],
+        counted.row_count,
+        state["profile_dataframe"].row_count,
+        reference.profile.row_count,
+    )
+    if len(set(seen)) != 1:
         raise RuntimeError(
-            f"rows differ: the floor read {state['floor_rows']:,}, the profile counted "
-            f"{counted.row_count:,}, the reference {reference.profile.row_count:,}"
+            "rows differ: the floors read {:,} and {:,}, the profiles counted {:,} and {:,}, "
+            "the reference {:,}".format(*seen)
         )
     if tree and state["tree"].row_count != tree["rows"]:
         raise RuntimeError(
@@ -692,6 +739,10 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
     compared = [
         ("reference", differences(single_reference.to_dict(), reference.to_dict())),
         ("profile", differences(single_profile.to_dict(), counted.to_dict())),
+        (
+            "profile of the DataFrame",
+            differences(single_profile.to_dict(), state["profile_dataframe"].to_dict()),
+        ),
     ]
     if tree and tree["rows"] == counted.row_count:  # the same rows: the tree's merge checked
         tree_profile = state["tree"].to_dict()
@@ -727,6 +778,7 @@ def worker_spark(spec: dict[str, Any]) -> dict[str, Any]:
         "floor_rows": state["floor_rows"],
         "floor_arrow_bytes": state["floor_arrow_bytes"],
         "floor_partitions": state["floor_partitions"],
+        "arrow_tasks": len(pieces),
         "same_as_single_process": same,
         "reference_bytes": len(reference.to_bytes()),
         "profile_bytes": len(counted.to_bytes()),
@@ -951,12 +1003,17 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         **{f"spark_{name}": _median(runs) for name, runs in spark["runs"].items()},
     }
     floor_py, floor_jvm = seconds["spark_floor_python"], seconds["spark_floor_jvm"]
+    floor_arrow = seconds["spark_floor_arrow"]
+    frame = seconds["spark_profile_dataframe"]
     ratios = {
-        "profile_vs_floor_python": seconds["spark_profile"] / floor_py,
+        "profile_vs_floor_arrow": seconds["spark_profile"] / floor_arrow,
         "profile_vs_floor_jvm": seconds["spark_profile"] / floor_jvm,
         "profile_vs_single": seconds["spark_profile"] / seconds["single_profile"],
+        "profile_dataframe_vs_floor_python": frame / floor_py,
+        "profile_dataframe_vs_floor_jvm": frame / floor_jvm,
+        "profile_dataframe_vs_single": frame / seconds["single_profile"],
         # Fitting reads the data twice (the sample and text counts, then the counting).
-        "fit_vs_two_floors_python": seconds["spark_fit_reference"] / (2 * floor_py),
+        "fit_vs_two_floors_arrow": seconds["spark_fit_reference"] / (2 * floor_arrow),
         "fit_vs_two_floors_jvm": seconds["spark_fit_reference"] / (2 * floor_jvm),
         "fit_vs_single": seconds["spark_fit_reference"] / seconds["single_fit_reference"],
     }
@@ -997,7 +1054,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "transfers": transfers,
         "aggregations": {
             name: aggregations(metrics[name])
-            for name in ("profile", "fit_reference", "profile_tree")
+            for name in ("profile", "profile_dataframe", "fit_reference", "profile_tree")
             if name in metrics
         },
         "task_overhead_bytes": overhead,
@@ -1147,6 +1204,8 @@ def extrapolate(
     jobs = {
         "profile": "spark_profile",
         "fit_reference": "spark_fit_reference",
+        "profile_dataframe": "spark_profile_dataframe",
+        "floor_arrow": "spark_floor_arrow",
         "floor_python": "spark_floor_python",
         "floor_jvm": "spark_floor_jvm",
     }
@@ -1267,25 +1326,32 @@ def table(measured: dict[str, Any]) -> list[str]:
     s = measured["summary"]
     sec, rate, ratio = s["seconds"], s["rows_per_second_per_core"], s["ratios"]
     return [
-        "| job | single process | Spark seismo | floor: Python (mapInArrow drain) | "
-        "floor: JVM (noop write) | Spark / Python floor | Spark / JVM floor | "
-        "Spark / single |",
+        "| job | single process | Spark seismo | its floor | Spark / its floor | "
+        "floor: JVM (noop write) | Spark / JVM floor | Spark / single |",
         "|---|---|---|---|---|---|---|---|",
-        f"| `profile` (current) | {_seconds(sec['single_profile'])} | "
-        f"{_seconds(sec['spark_profile'])} | {_seconds(sec['spark_floor_python'])} | "
-        f"{_seconds(sec['spark_floor_jvm'])} | {ratio['profile_vs_floor_python']:.2f}x | "
+        f"| `profile` of Parquet paths (tasks read row groups with pyarrow) | "
+        f"{_seconds(sec['single_profile'])} | {_seconds(sec['spark_profile'])} | "
+        f"{_seconds(sec['spark_floor_arrow'])} (the same tasks reading, no counting) | "
+        f"{ratio['profile_vs_floor_arrow']:.2f}x | {_seconds(sec['spark_floor_jvm'])} | "
         f"{ratio['profile_vs_floor_jvm']:.2f}x | {ratio['profile_vs_single']:.2f}x |",
-        f"| `fit_reference` (reference) | {_seconds(sec['single_fit_reference'])} | "
-        f"{_seconds(sec['spark_fit_reference'])} | 2 x {_seconds(sec['spark_floor_python'])} | "
-        f"2 x {_seconds(sec['spark_floor_jvm'])} | {ratio['fit_vs_two_floors_python']:.2f}x | "
+        f"| `fit_reference` of Parquet paths | {_seconds(sec['single_fit_reference'])} | "
+        f"{_seconds(sec['spark_fit_reference'])} | 2 x {_seconds(sec['spark_floor_arrow'])} | "
+        f"{ratio['fit_vs_two_floors_arrow']:.2f}x | 2 x {_seconds(sec['spark_floor_jvm'])} | "
         f"{ratio['fit_vs_two_floors_jvm']:.2f}x | {ratio['fit_vs_single']:.2f}x |",
+        f"| `profile` of a DataFrame (`mapInArrow`) | {_seconds(sec['single_profile'])} | "
+        f"{_seconds(sec['spark_profile_dataframe'])} | "
+        f"{_seconds(sec['spark_floor_python'])} (`mapInArrow` drain) | "
+        f"{ratio['profile_dataframe_vs_floor_python']:.2f}x | "
+        f"{_seconds(sec['spark_floor_jvm'])} | {ratio['profile_dataframe_vs_floor_jvm']:.2f}x | "
+        f"{ratio['profile_dataframe_vs_single']:.2f}x |",
         "",
         f"Rows per second per core ({measured['cores']} cores; the single process runs "
         f"{measured['single']['threads']} threads): single-process profile "
         f"{rate['single_profile']:,.0f}, fit {rate['single_fit_reference']:,.0f}; Spark "
-        f"profile {rate['spark_profile']:,.0f}, fit {rate['spark_fit_reference']:,.0f}; "
-        f"Python floor {rate['spark_floor_python']:,.0f}; JVM floor "
-        f"{rate['spark_floor_jvm']:,.0f}.",
+        f"profile {rate['spark_profile']:,.0f}, fit {rate['spark_fit_reference']:,.0f}, "
+        f"DataFrame profile {rate['spark_profile_dataframe']:,.0f}; Arrow floor "
+        f"{rate['spark_floor_arrow']:,.0f}; Python floor {rate['spark_floor_python']:,.0f}; "
+        f"JVM floor {rate['spark_floor_jvm']:,.0f}.",
         *_tree_line(measured),
     ]
 
@@ -1317,7 +1383,15 @@ def memory_table(measured: dict[str, Any]) -> list[str]:
         f"| single process `fit_reference` | {_mib(m['single_fit_reference'])} | - | - | - |",
         f"| single process `profile` | {_mib(m['single_profile'])} | - | - | - |",
     ]
-    for name in ("fit_reference", "profile", "floor_python", "floor_jvm", "profile_tree"):
+    for name in (
+        "fit_reference",
+        "profile",
+        "profile_dataframe",
+        "floor_arrow",
+        "floor_python",
+        "floor_jvm",
+        "profile_tree",
+    ):
         if f"spark_{name}" not in m:
             continue
         p = m[f"spark_{name}"]
@@ -1361,7 +1435,15 @@ def transfer_table(measured: dict[str, Any]) -> list[str]:
         "shuffle written per task min / median / max |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in ("profile", "fit_reference", "floor_python", "floor_jvm", "profile_tree"):
+    for name in (
+        "profile",
+        "fit_reference",
+        "profile_dataframe",
+        "floor_arrow",
+        "floor_python",
+        "floor_jvm",
+        "profile_tree",
+    ):
         if name not in metrics:
             continue
         for stage in _stages(metrics[name]):
@@ -1423,8 +1505,10 @@ def transfer_notes(measured: dict[str, Any]) -> list[str]:
         f"- A task's `resultSize` is the serialized task result: the collected rows and the "
         f"task's accumulator updates. The Python floor's tasks return one row of three numbers, "
         f"so their {_size(s['task_overhead_bytes'])} is that overhead alone.",
-        f"- `profile`: {_travel(found['profile'][-1])}. A partition's profile travels without "
-        f"its grids: the current data's profile is {_size(full)} (zlib JSON) with them and "
+        f"- `profile`: {_travel(found['profile'][-1])}. With a DataFrame "
+        f"(`profile_dataframe`): {_travel(found['profile_dataframe'][-1])}; there a "
+        f"partition's profile leaves `mapInArrow` for the JVM without its grids: the "
+        f"current data's profile is {_size(full)} (zlib JSON) with them and "
         f"{_size(bare)} without (`to_bytes(grids=False)`), whatever its rows; grid-sized: the "
         f"numeric columns' bin sums, minima and maxima take {_size(values)} of it (fields "
         f"compressed one by one), bin counts {_size(fields.get('numeric.bin_counts', 0))}, "
@@ -1438,8 +1522,8 @@ def transfer_notes(measured: dict[str, Any]) -> list[str]:
         f"{merge['merge_step_seconds'] * 1000:.1f} ms. Decoded, a profile holds "
         f"{_size(merge['decoded_bytes'])} with its own grids and "
         f"{_size(merge['decoded_without_grids_bytes'])} sharing the reference's (tracemalloc).",
-        f"- `fit_reference`: a row count per file (a `groupBy` on the file path), then the "
-        f"scan: {_travel(found['fit_reference'][0])} — each partition's share of the "
+        f"- `fit_reference`: the rows' numbers come from the files' footers (no job), then "
+        f"the scan: {_travel(found['fit_reference'][0])} — each partition's share of the "
         f"{candidates:,} sample candidates (rows whose key is under the bound) and its text "
         f"counts ({scan['rows']:,} rows of text counts pickle to {_size(scan['bytes'])}), "
         f"pickled, uncompressed on the way to the driver (a shuffle compresses them); then the "
@@ -1515,9 +1599,10 @@ def paper(measured: dict[str, Any]) -> list[str]:
         "slots, all given to the job;",
         f"- every core as fast as one of `local[{a['measured_cores']}]` here (rows / median "
         f"seconds / {a['measured_cores']}): profile {rate['profile']:,.0f}, fit "
-        f"{rate['fit_reference']:,.0f}, Python floor {rate['floor_python']:,.0f}, JVM floor "
-        f"{rate['floor_jvm']:,.0f} rows a second — fixed per-job costs included, so small "
-        "measured sizes understate the rate — and storage and network keep up;",
+        f"{rate['fit_reference']:,.0f}, DataFrame profile {rate['profile_dataframe']:,.0f}, "
+        f"Arrow floor {rate['floor_arrow']:,.0f}, Python floor {rate['floor_python']:,.0f}, "
+        f"JVM floor {rate['floor_jvm']:,.0f} rows a second — fixed per-job costs included, "
+        "so small measured sizes understate the rate — and storage and network keep up;",
         f"- the benchmark's column mix: {a['parquet_bytes_per_row']:.0f} bytes a row in "
         f"Parquet (snappy), {a['arrow_bytes_per_row']:.0f} as Arrow in the Python worker "
         "(both measured);",
@@ -1579,6 +1664,11 @@ def paper(measured: dict[str, Any]) -> list[str]:
         f"{_seconds(sec['profile']['ideal'])} / {_seconds(sec['profile']['in_waves'])}, "
         f"then the merge level and the driver ({_seconds(e['merge_seconds'])}): "
         f"{_seconds(profile_total)} |",
+        f"| Arrow floor (the same tasks reading, no counting) | "
+        f"{_seconds(sec['floor_arrow']['ideal'])} / {_seconds(sec['floor_arrow']['in_waves'])} |",
+        f"| `seismo.spark.profile` of a DataFrame (`mapInArrow`), without the merge | "
+        f"{_seconds(sec['profile_dataframe']['ideal'])} / "
+        f"{_seconds(sec['profile_dataframe']['in_waves'])} |",
         f"| Python floor (mapInArrow drain) | {_seconds(sec['floor_python']['ideal'])} / "
         f"{_seconds(sec['floor_python']['in_waves'])} |",
         f"| JVM floor (noop write) | {_seconds(sec['floor_jvm']['ideal'])} / "
@@ -1631,9 +1721,12 @@ def markdown(results: dict[str, Any]) -> str:
             *table(m),
             "",
             "Both engines read the reference twice to fit it (sample and text counts, then the "
-            "counts on the grids), so the fit's floor is two scans. The Python floor hands every "
-            "column to a Python worker as Arrow, as seismo's jobs do; the JVM floor only "
-            "decodes the Parquet.",
+            "counts on the grids), so the fit's floor is two scans. For Parquet paths the "
+            f"executors read the files themselves ({spark['arrow_tasks']} tasks of row groups "
+            "here): their floor, the Arrow floor, is the same tasks decoding the row groups "
+            "with pyarrow and counting nothing. A DataFrame reaches Python through "
+            "`mapInArrow`: its floor, the Python floor, hands every column to a Python worker "
+            "as Arrow and counts nothing. The JVM floor only decodes the Parquet in the JVM.",
             "",
             f"Same result as the single process: {_same(spark['same_as_single_process'])}",
             "",
@@ -1645,8 +1738,9 @@ def markdown(results: dict[str, Any]) -> str:
             "what the process already held: the driver's JVM keeps the heap it grew and the "
             "Python workers (forked by `pyspark.daemon`, reused between jobs) keep seismo "
             "imported. Workers are sampled every 100 ms; PSS splits the pages they share with "
-            "the daemon. A `seismo.spark` task runs two Python workers: one for `mapInArrow`, "
-            "one for the RDD functions of `treeAggregate` over its output.",
+            "the daemon. A task of `profile_dataframe` runs two Python workers: one for "
+            "`mapInArrow`, one for the RDD functions of `treeAggregate` over its output; a "
+            "task of `profile` or `fit_reference` of Parquet paths runs one.",
             "",
             "### What travels to the driver and across shuffles (last timed run)",
             "",

@@ -197,8 +197,8 @@ class ParquetSource:
         self._row_groups = None if row_groups is None else list(row_groups)
         try:
             with pq.ParquetFile(path) as opened:
-                self._metadata = opened.metadata
                 schema = opened.schema_arrow
+                self._groups = _row_group_sizes(opened.metadata)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"{path}: not a readable Parquet file ({error})") from error
         hidden = _pandas_index_columns(schema)
@@ -215,29 +215,22 @@ class ParquetSource:
 
     @property
     def total_rows(self) -> int:
-        if self._row_groups is None:
-            return int(self._metadata.num_rows)
-        return sum(self._metadata.row_group(g).num_rows for g in self._row_groups)
+        return sum(self._groups[g][0] for g in self._read_groups())
 
     def row_groups(self) -> list[tuple[int, int]]:
         """Every row group's rows and bytes as stored (compressed), in file order."""
-        metadata = self._metadata
-        groups = []
-        for g in range(metadata.num_row_groups):
-            group = metadata.row_group(g)
-            size = sum(group.column(c).total_compressed_size for c in range(group.num_columns))
-            groups.append((int(group.num_rows), int(size)))
-        return groups
+        return list(self._groups)
+
+    def _read_groups(self) -> Sequence[int]:
+        return range(len(self._groups)) if self._row_groups is None else self._row_groups
 
     def _row_group_runs(self) -> Iterator[list[int]]:
         """Consecutive row groups holding about ``batch_rows`` rows together."""
-        metadata = self._metadata
         run: list[int] = []
         rows = 0
-        groups = range(metadata.num_row_groups) if self._row_groups is None else self._row_groups
-        for group in groups:
+        for group in self._read_groups():
             run.append(group)
-            rows += metadata.row_group(group).num_rows
+            rows += self._groups[group][0]
             if rows >= self._batch_rows:
                 yield run
                 run, rows = [], 0
@@ -245,16 +238,17 @@ class ParquetSource:
             yield run
 
     def batches(self) -> Iterator[Batch]:
-        metadata = self._metadata
         first = self._row_groups[0] if self._row_groups else 0
-        done = sum(metadata.row_group(g).num_rows for g in range(first))  # rows before these
+        done = sum(rows for rows, _ in self._groups[:first])  # rows before these
         try:
             with pq.ParquetFile(
-                self.path,
-                metadata=metadata,
-                pre_buffer=False,
-                buffer_size=PARQUET_BUFFER_BYTES,
+                self.path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES
             ) as opened:
+                if _row_group_sizes(opened.metadata) != self._groups:
+                    raise InputError(
+                        f"{self.path}: the file changed while it was read (its row groups are "
+                        "not those it had when it was opened); read it again"
+                    )
                 for run in self._row_group_runs():
                     for record_batch in opened.iter_batches(
                         batch_size=self._batch_rows, row_groups=run, columns=list(self._columns)
@@ -264,6 +258,16 @@ class ParquetSource:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
             reason = " ".join(str(error).split())
             raise InputError(f"{self.path}: cannot read past row {done:,}: {reason}") from error
+
+
+def _row_group_sizes(metadata: pq.FileMetaData) -> list[tuple[int, int]]:
+    """Every row group's rows and bytes as stored (compressed)."""
+    groups = []
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        size = sum(group.column(c).total_compressed_size for c in range(group.num_columns))
+        groups.append((int(group.num_rows), int(size)))
+    return groups
 
 
 #: A hive partition directory whose value was null when it was written (Spark and Hive's name).

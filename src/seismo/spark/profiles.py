@@ -15,7 +15,7 @@ How the rows reach the counting code:
   files (``spark.sql.files.maxPartitionBytes``, ``openCostInBytes``, the default
   parallelism), and each task reads its row groups with pyarrow in the Python worker, as the
   single-process source reads them. Rows never pass through the JVM, whose row-to-Arrow
-  hand-off costs four times a scan of the same columns.
+  hand-off costs several times a scan of the same columns.
 - A DataFrame (or Parquet paths with ``reader="spark"``, the default for URLs such as
   ``s3a://``): every partition is handed to Python as Arrow record batches (``mapInArrow``); a
   partition's profile leaves Python without its grids (which every side knows: about 7 kB per

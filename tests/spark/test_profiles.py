@@ -320,6 +320,7 @@ def test_the_cli_reports_on_spark_as_without(spark: SparkSession, tmp_path: Path
     assert process.returncode == 1, process.stderr  # drifted
     assert "Traceback" not in process.stderr
     assert not re.search(r"\d\d:\d\d:\d\d (WARN|INFO)", process.stderr), process.stderr
+    assert "Setting default log level" not in process.stderr, process.stderr
 
 
 def test_cli_errors_with_spark_are_one_line(tmp_path: Path) -> None:
@@ -335,6 +336,15 @@ def test_cli_errors_with_spark_are_one_line(tmp_path: Path) -> None:
     done = CliRunner().invoke(app, ["report", missing, str(current), "--engine", "spark"])
     assert done.exit_code == 2
     assert done.output.strip() == f"error: {missing}: no such file"
+    # Said before Spark starts: nothing from a JVM on stderr, only the error.
+    process = subprocess.run(
+        [sys.executable, "-m", "seismo.cli", "report", missing, str(current), "--engine", "spark"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (process.returncode, process.stderr.strip()) == (2, f"error: {missing}: no such file")
 
 
 def test_the_users_session_is_left_as_it_is(spark: SparkSession, tmp_path: Path) -> None:

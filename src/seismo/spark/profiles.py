@@ -125,7 +125,11 @@ def _quiet_logging() -> str:
         "appender.console.name = console\n"
         "appender.console.target = SYSTEM_ERR\n"
         "appender.console.layout.type = PatternLayout\n"
-        "appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n",
+        "appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n"
+        # pyspark's JVM starts as a shell, whose logger Spark lowers to WARN and announces
+        # ("Setting default log level ...") unless it has a level of its own: error, as here.
+        "logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer\n"
+        "logger.gateway.level = error\n",
         encoding="utf-8",
     )
     return f"-Dlog4j2.configurationFile={config.as_uri()}"

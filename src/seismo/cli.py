@@ -203,9 +203,9 @@ def report(
         if engine is Engine.SPARK:
             from seismo import spark
 
-            for path in (str(reference), str(current)):  # before waiting for a JVM to start
-                if "://" not in path and not Path(path).exists() and not set("*?[") & set(path):
-                    raise InputError(f"{path}: no such file")
+            for given in (str(reference), str(current)):  # before waiting for a JVM to start
+                if "://" not in given and not Path(given).exists() and not set("*?[") & set(given):
+                    raise InputError(f"{given}: no such file")
             result = spark.compare(
                 str(reference), str(current), schema, config=config, spark=spark.session(master)
             )

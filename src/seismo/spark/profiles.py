@@ -337,7 +337,6 @@ class _Table:
         frame = positional(self.frame, self.columns, extra)
         blobs = frame.mapInArrow(task, "blob binary").rdd.map(lambda row: bytes(row[0]))
         merged: ReferenceScan | None = _job(
-            self.name,
             lambda: blobs.treeAggregate(
                 None, _add_scan, _merge_scans, depth=_depth(blobs.getNumPartitions())
             ),
@@ -358,7 +357,6 @@ class _Table:
         # receives a few profiles, not one per partition. Each is decoded once; the merged
         # ones travel between levels as Spark pickles them.
         merged: DatasetProfile | None = _job(
-            self.name,
             lambda: blobs.treeAggregate(
                 None, _ProfileAdd(grids), _merge_profiles, depth=_depth(blobs.getNumPartitions())
             ),
@@ -410,7 +408,6 @@ class _Files:
             return None
         parts = self.spark.sparkContext.parallelize(tasks, len(tasks)).flatMap(task)
         return _job(
-            self.name,
             lambda: parts.treeAggregate(None, merge, merge, depth=_depth(len(tasks))),
         )
 
@@ -493,7 +490,7 @@ def _depth(partitions: int) -> int:
     return 2 if partitions > 16 else 1
 
 
-def _job(name: str, run: Any) -> Any:
+def _job(run: Any) -> Any:
     """A Spark job whose tasks may fail on the data: seismo's own error, as it was raised."""
     try:
         return run()

@@ -741,10 +741,13 @@ def _many_files(folder: Path, files: int) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["parquet", "dataset", "csv", "csv.gz"])
-@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc (Linux)")
 def test_file_sources_hold_no_file_open_between_reads(kind: str, tmp_path: Path) -> None:
     """A source keeps what it learnt of its files, not the files: a dataset of thousands of
     files must not run out of file descriptors (a dataset's files were all held open)."""
+    if not Path("/proc/self/fd").exists():  # open files are listed from Linux's /proc
+        if os.environ.get("CI"):
+            pytest.fail("/proc/self/fd is missing: CI runs on Linux")
+        pytest.skip("needs /proc/self/fd (Linux) to list open files: not run")
     table = _numbers_table(3000)
     if kind == "parquet":
         path = tmp_path / "one.parquet"

@@ -367,3 +367,29 @@ def test_a_lake_run_waits_its_turn(spark: SparkSession, tmp_path: Path) -> None:
     store.release_lease(LEASE, "service")
     run = monitor_lake(store, MODEL, str(lake), settings=SETTINGS, spark=spark)
     assert run.busy is None and len(run.windows) == DAYS
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array(["b", None, "a", "None", "b", None]),
+        pa.array([3, 1, None, 3, 2]),
+        pa.array([1.5, float("nan"), -0.0, 0.0, None, 1.5]),
+        pa.array([True, None, False, True]),
+        pa.array(["x", "y"]).dictionary_encode(),
+        pa.array([[1, 2], None, [1, 2], []]),
+        pa.array([{"a": 1}, {"a": 2}, {"a": 1}]),
+        pa.array([], pa.string()),
+    ],
+    ids=["text", "int", "float", "bool", "dictionary", "list", "struct", "empty"],
+)
+def test_segment_values_are_coded_as_one_pass_over_the_rows_names_them(values: pa.Array) -> None:
+    """The lake counts and splits segments per distinct value (not per row): every row's code
+    names the value text a pass over the rows gives it, whatever the column's type."""
+    from seismo.monitor.job import _hashable
+    from seismo.spark.lake import _distinct
+
+    codes, distinct = _distinct(values)
+    assert len(codes) == len(values)
+    got = [str(_hashable(distinct[code])) for code in codes]
+    assert got == [str(_hashable(value)) for value in values.to_pylist()]

@@ -478,6 +478,7 @@ class _SegmentCountTask:
         self.touched = {(v, int((s - _EPOCH) / settings.window)) for v, s in touched}
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numpy as np
         import pyarrow as pa
 
         from seismo.monitor.job import _hashable
@@ -489,10 +490,12 @@ class _SegmentCountTask:
                 batch, self.timestamp, self.settings.window, self.touched
             ):
                 for column in self.settings.segments:
-                    values = batch.column(column).take(indices).to_pylist()
-                    for value in values:
-                        key = (version, window, column, str(_hashable(value)))
-                        counts[key] = counts.get(key, 0) + 1
+                    codes, distinct = _distinct(batch.column(column).take(indices))
+                    tally = np.bincount(codes, minlength=len(distinct))
+                    for value, n in zip(distinct, tally.tolist(), strict=True):
+                        if n:
+                            key = (version, window, column, str(_hashable(value)))
+                            counts[key] = counts.get(key, 0) + n
         if counts:
             keys = list(counts)
             yield pa.RecordBatch.from_pydict(
@@ -662,15 +665,46 @@ class _StateTask:
 
         from seismo.monitor.job import _hashable
 
-        values = batch.column(column).take(indices).to_pylist()
+        codes, distinct = _distinct(batch.column(column).take(indices))
         kept = self.kept.get((version, window, column))
-        names: dict[str, list[int]] = {}
-        for position, value in enumerate(values):
-            text = str(_hashable(value))
-            shown = _hashable(value) if kept is None or text in kept else OTHER
-            name = f"{column}={shown}"
-            names.setdefault(name, []).append(position)
-        return {name: np.array(rows, dtype=np.intp) for name, rows in names.items()}
+        order = np.argsort(codes, kind="stable")
+        starts = np.searchsorted(codes[order], np.arange(len(distinct) + 1))
+        names: dict[str, list[Any]] = {}
+        for code, value in enumerate(distinct):
+            rows = order[starts[code] : starts[code + 1]]
+            if len(rows):
+                text = str(_hashable(value))
+                shown = _hashable(value) if kept is None or text in kept else OTHER
+                names.setdefault(f"{column}={shown}", []).append(rows)
+        found = {name: np.sort(np.concatenate(parts)) for name, parts in names.items()}
+        # In the order the rows first show them, as one pass over the rows would.
+        return dict(sorted(found.items(), key=lambda item: int(item[1][0])))
+
+
+def _distinct(values: pa.Array) -> tuple[Any, list[Any]]:
+    """Each value's code (an index into the distinct values, missing as ``None`` last) and
+    the distinct values: Python work per distinct value, not per row."""
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        encoded = values.dictionary_encode()
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # nested values: by their Python form
+        from seismo.monitor.job import _hashable
+
+        seen: dict[str, int] = {}
+        firsts: list[Any] = []
+        codes = []
+        for value in values.to_pylist():
+            code = seen.setdefault(str(_hashable(value)), len(seen))
+            if code == len(firsts):
+                firsts.append(value)
+            codes.append(code)
+        return np.asarray(codes, dtype=np.intp), firsts
+    distinct = encoded.dictionary.to_pylist()
+    missing = len(distinct)
+    codes = encoded.indices.fill_null(missing).to_numpy(zero_copy_only=False).astype(np.intp)
+    return codes, [*distinct, None]
 
 
 def _state_rows(state: WindowState) -> int:
